@@ -1,0 +1,69 @@
+"""The `advisor` command: wires sub-commands and turns library errors into one line and exit 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from advisor import __version__
+from advisor.cli import bench_cmd, catalog_cmd, check_cmd, recommend_cmd, report_cmd
+
+app = typer.Typer(
+    name="advisor",
+    help="GPU hardware advisor: what you have, whether it works together, how fast it is, what to do.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("check")(check_cmd.check)
+app.command("bench")(bench_cmd.bench)
+app.command("recommend")(recommend_cmd.recommend)
+app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(report_cmd.app, name="report")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"advisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
+) -> None:
+    if debug:
+        os.environ["ADVISOR_DEBUG"] = "1"
+
+
+def main() -> None:
+    """Console entry point: AdvisorError → one clear line on stderr, exit 2 (traceback with --debug)."""
+    from advisor.errors import AdvisorError
+
+    try:
+        app(standalone_mode=False)
+    except AdvisorError as exc:
+        if os.environ.get("ADVISOR_DEBUG"):
+            raise
+        sys.stderr.write(f"advisor: error: {exc}\n")
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("advisor: aborted\n")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.stderr.write("advisor: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+    sys.exit(0)

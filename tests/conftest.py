@@ -1,0 +1,33 @@
+"""Shared test helpers: paths to the recorded real-world fixtures, and a guard against touching real hardware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+DUMPS = DATA / "dumps"
+SMI = DATA / "nvidia-smi"
+REPO = Path(__file__).parent.parent
+
+
+def dump_dirs() -> list[Path]:
+    return sorted(p for p in DUMPS.iterdir() if p.is_dir())
+
+
+@pytest.fixture(autouse=True)
+def _no_real_hardware(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Unless a test is marked `gpu`, make any real NVML initialisation fail loudly."""
+    if request.node.get_closest_marker("gpu"):
+        return
+    try:
+        import pynvml
+    except ImportError:  # pragma: no cover
+        return
+
+    def _forbidden(*_a: object, **_k: object) -> None:
+        raise AssertionError("test touched the real NVML; use tests/fakes/fake_nvml.py")
+
+    monkeypatch.setattr(pynvml, "nvmlInit", _forbidden, raising=False)
+    monkeypatch.setattr(pynvml, "nvmlInitWithFlags", _forbidden, raising=False)

@@ -1,0 +1,35 @@
+"""End to end on every real dump: parse → rules → the codes each must and must not produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from advisor.diagnose import build_report
+from advisor.dumps import parse_dump
+from advisor.knowledge.loader import load_knowledge
+from tests.conftest import dump_dirs
+
+ALARMS = ("error", "warning")
+
+
+@pytest.mark.parametrize("case", dump_dirs(), ids=lambda p: p.name)
+def test_fixture_dump_diagnosis(case: Path) -> None:
+    expected = yaml.safe_load((case / "expected.yaml").read_text())
+    machine = parse_dump((case / "input.txt").read_text(errors="replace"))
+    report = build_report(machine, load_knowledge())
+    codes = {f.code for f in report.findings}
+    alarms = {f.code for f in report.findings if f.severity in ALARMS}
+    summary = [(f.severity, f.code, f.gpu, f.title) for f in report.findings]
+    for code in expected.get("expected") or []:
+        if code == "healthy":
+            assert not alarms, f"healthy machine got alarms: {summary}"
+        else:
+            assert code in codes, f"missing {code}: {summary}"
+    for code in expected.get("must_not") or []:
+        if code == "healthy":
+            assert alarms, f"broken machine judged healthy: {summary}"
+        else:
+            assert code not in alarms, f"false alarm {code}: {summary}"
