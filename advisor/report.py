@@ -83,7 +83,8 @@ class BenchResult(_Record):
 class Recommendation(_Record):
     """What this machine is good for: one topic per GPU (or machine-wide when gpu is None)."""
 
-    topic: str  # "precision", "tf32", "flash-attention-2", "flash-attention-3", "fp8", "torch-compile", "install"
+    # "precision", "tf32", "flash-attention-2", "flash-attention-3", "fp8", "torch-compile", "install"
+    topic: str
     gpu: int | None = None
     supported: bool | None = None
     value: str  # "bf16", "yes", "pip install torch==2.5.1 --index-url ..."

@@ -33,9 +33,13 @@ def format_bytes(n: float | None, binary: bool = True) -> str:
     """Human form of a byte count: ``23.7 GiB``. ``None`` becomes ``unknown``."""
     if n is None:
         return "unknown"
-    base, units = (1024.0, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]) if binary else (
-        1000.0,
-        ["B", "kB", "MB", "GB", "TB", "PB"],
+    base, units = (
+        (1024.0, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"])
+        if binary
+        else (
+            1000.0,
+            ["B", "kB", "MB", "GB", "TB", "PB"],
+        )
     )
     value = float(n)
     for unit in units:

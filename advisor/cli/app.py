@@ -5,12 +5,33 @@ from __future__ import annotations
 import os
 import sys
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from advisor import __version__
 from advisor.cli import bench_cmd, catalog_cmd, check_cmd, recommend_cmd, report_cmd
+from advisor.errors import AdvisorError
+
+
+class _AdvisorGroup(TyperGroup):
+    """Turns a library error anywhere below into one clear line on stderr and its exit status (2).
+
+    Done here rather than only in main() so every entry (console script, python -m, CliRunner) agrees.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AdvisorError as exc:
+            if os.environ.get("ADVISOR_DEBUG"):
+                raise
+            click.echo(f"advisor: error: {exc}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_AdvisorGroup,
     name="advisor",
     help="GPU hardware advisor: what you have, whether it works together, how fast it is, what to do.",
     no_args_is_help=True,
@@ -33,7 +54,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
 ) -> None:
     if debug:
@@ -42,10 +65,10 @@ def _root(
 
 def main() -> None:
     """Console entry point: AdvisorError → one clear line on stderr, exit 2 (traceback with --debug)."""
-    from advisor.errors import AdvisorError
-
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False: click returns typer.Exit's code instead of exiting, and lets our
+        # AdvisorError through so it becomes one line instead of a traceback.
+        rv = app(standalone_mode=False)
     except AdvisorError as exc:
         if os.environ.get("ADVISOR_DEBUG"):
             raise
@@ -66,4 +89,4 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         raise
-    sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)

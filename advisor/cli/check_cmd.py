@@ -1,8 +1,142 @@
-"""`advisor check` (placeholder until wired)."""
+"""`advisor check`: probe this machine (or read a pasted dump), bench it, diagnose, render.
+
+Thin wiring only: every decision lives in probe/, dumps/, bench/, rules/ and render/.
+"""
 
 from __future__ import annotations
 
+from enum import Enum
+from pathlib import Path
 
-def check() -> None:
-    """Probe this machine (or read a dump) and diagnose the stack."""
-    raise NotImplementedError
+import typer
+
+from advisor.cli.common import CATALOG_OPTION, JSON_OPTION, console, emit_json, get_knowledge
+
+
+class BenchMode(str, Enum):
+    none = "none"
+    quick = "quick"
+    full = "full"
+
+
+def check(
+    from_: str | None = typer.Option(
+        None,
+        "--from",
+        metavar="FILE",
+        help="Diagnose a pasted dump instead of this machine: collect_env, nvidia-smi, -q or -q -x output "
+        "(several at once is fine). '-' reads stdin. No bench, no torch import.",
+    ),
+    json_out: bool = JSON_OPTION,
+    bench: BenchMode = typer.Option(
+        BenchMode.quick,
+        "--bench",
+        help="Micro-benchmark: quick (default, seconds), full (a shape sweep), none.",
+    ),
+    no_bench: bool = typer.Option(
+        False, "--no-bench", help="Skip the micro-benchmark (same as --bench none)."
+    ),
+    require: list[str] = typer.Option(
+        [],
+        "--require",
+        metavar="EXPR",
+        help="Gate: memory>=24GiB, cc>=8.0, bf16, fp8, cuda>=12.1, driver>=535, torch>=2.1, gpus>=2. "
+        "Unmet → an error finding and exit 1. Repeatable.",
+    ),
+    workload: str | None = typer.Option(
+        None,
+        "--workload",
+        metavar="SPEC",
+        help="Also check a workload fits here, e.g. 'llama-3-8b' or "
+        "'model=llama-3-8b,task=lora,precision=bf16,seq_len=4096,batch=1' (see advisor recommend --help).",
+    ),
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        metavar="PATH",
+        help="Write the report: .json, .md or .html by suffix. A directory (or just 'reports/') gets "
+        "<host>-<time>.json.",
+    ),
+    include_ids: bool = typer.Option(
+        False, "--include-ids", help="Keep host names, GPU UUIDs and serials in exported reports."
+    ),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="Seconds before a hung torch probe or bench is abandoned."
+    ),
+    catalog: Path | None = CATALOG_OPTION,
+) -> None:
+    """Tell what this machine has, whether it works together, how fast it is, and what to do about it."""
+    from advisor.diagnose import build_report
+    from advisor.rules.require import parse_requirement
+
+    for expr in require:  # fail on a bad gate before spending seconds on probing
+        parse_requirement(expr)
+    knowledge = get_knowledge(catalog)
+    work = _parse_workload(workload) if workload else None
+
+    if from_ is not None:
+        from advisor.dumps import read_dump
+
+        machine = read_dump(from_)
+    else:
+        from advisor.probe import probe_machine
+
+        with console(stderr=True).status("Probing GPUs, driver and torch…"):
+            machine = probe_machine(torch_timeout_s=timeout)
+
+    bench_results: list = []  # type: ignore[type-arg]
+    bench_findings: list = []  # type: ignore[type-arg]
+    mode = BenchMode.none if (no_bench or from_ is not None) else bench
+    if mode is not BenchMode.none:
+        run = _run_bench(machine, knowledge, mode.value, timeout)
+        bench_results, bench_findings = list(run.results), list(run.findings)
+
+    estimate = None
+    workload_findings: list = []  # type: ignore[type-arg]
+    if work is not None:
+        from advisor.rules.fit import check_workload_fit
+
+        workload_findings, estimate = check_workload_fit(machine, work, knowledge, bench_results)
+
+    report = build_report(
+        machine,
+        knowledge,
+        bench=bench_results,
+        bench_findings=bench_findings,
+        requirements=require,
+        workload=estimate,
+        workload_findings=workload_findings,
+    )
+
+    if export is not None:
+        _export(report, export, include_ids)
+    if json_out:
+        emit_json(report)
+    else:
+        from advisor.render.terminal import render_report
+
+        render_report(report, console())
+    raise typer.Exit(report.exit_code())
+
+
+def _parse_workload(spec: str):  # type: ignore[no-untyped-def]
+    from advisor.cli.recommend_cmd import parse_workload_spec
+
+    return parse_workload_spec(spec)
+
+
+def _run_bench(machine, knowledge, mode: str, timeout: float):  # type: ignore[no-untyped-def]
+    from advisor.bench import run_bench
+
+    return run_bench(machine, knowledge, mode=mode, timeout_s=timeout * (10 if mode == "full" else 1))
+
+
+def _export(report, target: Path, include_ids: bool) -> None:  # type: ignore[no-untyped-def]
+    from advisor.reports.io import default_report_path, write_report
+
+    if target.suffix.lower() in {".json", ".md", ".html", ".htm"}:
+        path = target
+    else:  # a directory: the default file name inside it
+        path = target / default_report_path(report, "json").name
+    written = write_report(report, path, include_ids=include_ids)
+    console(stderr=True).print(f"report written to {written}")

@@ -21,7 +21,8 @@ CATALOG_OPTION = typer.Option(
     None,
     "--catalog",
     envvar="ADVISOR_CATALOG",
-    help="A directory of your own catalog YAML (cards/, compat/, models/) that extends or overrides the shipped one.",
+    help="A directory of your own catalog YAML (cards/, compat/, models/) "
+    "that extends or overrides the shipped one.",
     file_okay=False,
 )
 
