@@ -1,0 +1,155 @@
+"""Torch source: the installed PyTorch build, read in a child process with a hard timeout.
+
+``import torch`` can crash (a broken libcudart), print, or hang in a wedged driver; in a child none of
+that reaches the advisor. A child that does not answer in time yields ``TorchInfo(timed_out=True)``.
+
+Decisions recorded in the result:
+- torch absent (``ModuleNotFoundError`` for ``torch`` itself) → ``installed=False``;
+- ``import torch`` raising anything else (``OSError: libcudart.so...``, a missing dependency) →
+  ``installed=True`` with ``import_error`` holding ``"<ExceptionType>: <message>"`` verbatim: the package
+  is there but broken, so the fix is a reinstall, not an install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from advisor.machine import TorchDevice, TorchInfo
+
+MARKER = "ADVISOR-TORCH-FACTS:"  # must match torch_child.MARKER
+_KILL_GRACE_S = 2.0
+
+
+def child_source() -> str:
+    """The child's program text (run with ``python -c`` so the child imports nothing from advisor)."""
+    return (Path(__file__).with_name("torch_child.py")).read_text(encoding="utf-8")
+
+
+def child_command() -> list[str]:
+    """The command that runs the torch child with this interpreter."""
+    return [sys.executable, "-c", child_source()]
+
+
+class TorchChild:
+    """A started torch child; :meth:`result` waits for it (up to its timeout) and parses its answer."""
+
+    def __init__(
+        self,
+        timeout_s: float,
+        *,
+        argv: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self._started = time.monotonic()
+        self._start_error: str | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        try:
+            self._proc = subprocess.Popen(
+                list(argv) if argv is not None else child_command(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                env=dict(env) if env is not None else None,
+            )
+        except (OSError, ValueError) as e:  # no such interpreter, or an empty sys.executable
+            self._start_error = f"could not start the torch probe: {e}"
+
+    def result(self) -> TorchInfo:
+        """Wait for the child and turn its JSON into TorchInfo; never raises."""
+        if self._proc is None:
+            return TorchInfo(init_messages=[self._start_error or "torch probe did not start"])
+        try:
+            # The timeout counts from the start: the child ran while the other probes did their work.
+            remaining = max(0.5, self.timeout_s - (time.monotonic() - self._started))
+            stdout, stderr = self._proc.communicate(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            # A child stuck in the kernel (D state) may not even die: do not wait for it forever.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.communicate(timeout=_KILL_GRACE_S)
+            return TorchInfo(timed_out=True)
+        facts = _find_facts(stdout)
+        if facts is None:
+            tail = (stderr or stdout or "").strip().splitlines()[-3:]
+            detail = f"torch probe exited with status {self._proc.returncode} without an answer"
+            return TorchInfo(init_messages=[detail, *tail])
+        return torch_info_from_facts(facts)
+
+
+def probe_torch(timeout_s: float = 30.0) -> TorchInfo:
+    """Run the torch child with this interpreter and return what it saw."""
+    return TorchChild(timeout_s).result()
+
+
+def _find_facts(stdout: str) -> dict[str, Any] | None:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(MARKER):
+            try:
+                facts = json.loads(line[len(MARKER) :])
+            except ValueError:
+                return None
+            return facts if isinstance(facts, dict) else None
+    return None
+
+
+def torch_info_from_facts(facts: Mapping[str, Any]) -> TorchInfo:
+    """Build TorchInfo from the child's JSON; a value of the wrong type becomes None (unknown)."""
+    cudnn = facts.get("cudnn_version")
+    devices = facts.get("devices")
+    return TorchInfo(
+        installed=_opt(facts.get("installed"), bool),
+        version=_opt(facts.get("version"), str),
+        cuda_version=_opt(facts.get("cuda_version"), str),
+        hip_version=_opt(facts.get("hip_version"), str),
+        cudnn_version=cudnn_version_text(cudnn) if isinstance(cudnn, int) and cudnn > 0 else None,
+        debug_build=_opt(facts.get("debug_build"), bool),
+        built_with_cuda=_opt(facts.get("built_with_cuda"), bool),
+        arch_list=_str_list(facts.get("arch_list")),
+        cuda_available=_opt(facts.get("cuda_available"), bool),
+        device_count=_opt(facts.get("device_count"), int),
+        devices=[_device(d) for d in devices if isinstance(d, dict)] if isinstance(devices, list) else None,
+        import_error=_opt(facts.get("import_error"), str),
+        init_messages=_str_list(facts.get("init_messages")) or [],
+    )
+
+
+def cudnn_version_text(version: int) -> str:
+    """cuDNN's integer version as text: 90100 → "9.1.0", 8902 → "8.9.2", 7605 → "7.6.5".
+
+    cuDNN 9 encodes MAJOR*10000 + MINOR*100 + PATCH; cuDNN 7 and 8 encode MAJOR*1000 + MINOR*100 + PATCH
+    (cudnn_version.h of each release).
+    """
+    if version >= 90000:
+        return f"{version // 10000}.{version % 10000 // 100}.{version % 100}"
+    return f"{version // 1000}.{version % 1000 // 100}.{version % 100}"
+
+
+def _device(d: Mapping[str, Any]) -> TorchDevice:
+    return TorchDevice(
+        index=d["index"] if isinstance(d.get("index"), int) else 0,
+        name=_opt(d.get("name"), str),
+        compute_capability=_opt(d.get("compute_capability"), str),
+        memory_total_bytes=_opt(d.get("memory_total_bytes"), int),
+    )
+
+
+def _opt(value: Any, kind: type) -> Any:
+    if kind is int and isinstance(value, bool):
+        return None
+    return value if isinstance(value, kind) else None
+
+
+def _str_list(value: Any) -> list[str] | None:
+    if not isinstance(value, list):
+        return None
+    return [str(v) for v in value]
