@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,14 +19,14 @@ class _AdvisorGroup(TyperGroup):
     Done here rather than only in main() so every entry (console script, python -m, CliRunner) agrees.
     """
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except AdvisorError as exc:
             if os.environ.get("ADVISOR_DEBUG"):
                 raise
-            click.echo(f"advisor: error: {exc}", err=True)
-            raise click.exceptions.Exit(exc.exit_code) from None
+            typer.echo(f"advisor: error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
 
 
 app = typer.Typer(
@@ -82,11 +81,12 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("advisor: interrupted\n")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
+    except Exception as exc:
+        # Usage errors: click's ClickException (vendored inside typer since 0.2x), matched by shape so
+        # either layout works.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
     sys.exit(rv if isinstance(rv, int) else 0)

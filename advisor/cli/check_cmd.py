@@ -40,8 +40,9 @@ def check(
         [],
         "--require",
         metavar="EXPR",
-        help="Gate: memory>=24GiB, cc>=8.0, bf16, fp8, cuda>=12.1, driver>=535, torch>=2.1, gpus>=2. "
-        "Unmet → an error finding and exit 1. Repeatable.",
+        help="Gate: memory>=24GiB (every GPU), cc>=8.0, gpus>=2, a feature (bf16, fp8, tf32, "
+        "flash-attention-2), cuda>=12.1 (the CUDA torch was built with), driver-cuda>=12.4 (the driver's "
+        "highest CUDA), driver>=535, torch>=2.1. Unmet or unverifiable → an error finding, exit 1. Repeatable.",
     ),
     workload: str | None = typer.Option(
         None,
@@ -69,9 +70,10 @@ def check(
     from advisor.diagnose import build_report
     from advisor.rules.require import parse_requirement
 
-    for expr in require:  # fail on a bad gate before spending seconds on probing
-        parse_requirement(expr)
     knowledge = get_knowledge(catalog)
+    feature_ids = [f.id for f in knowledge.compat.features.entries]
+    for expr in require:  # fail on a bad gate before spending seconds on probing
+        parse_requirement(expr, feature_ids)
     work = _parse_workload(workload) if workload else None
 
     if from_ is not None:
