@@ -42,7 +42,7 @@ def check(
         metavar="EXPR",
         help="Gate: memory>=24GiB (every GPU), cc>=8.0, gpus>=2, a feature (bf16, fp8, tf32, "
         "flash-attention-2), cuda>=12.1 (the CUDA torch was built with), driver-cuda>=12.4 (the driver's "
-        "highest CUDA), driver>=535, torch>=2.1. Unmet or unverifiable → an error finding, exit 1. Repeatable.",
+        "highest CUDA), driver>=535, torch>=2.1. Unmet or unverifiable → an error, exit 1. Repeatable.",
     ),
     workload: str | None = typer.Option(
         None,
