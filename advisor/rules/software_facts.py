@@ -1,0 +1,261 @@
+"""The facts the software rules share, derived once from a Machine, and the install advice.
+
+Pure: no I/O. ``gather`` reads the Machine and the catalog into ``Facts`` (NVIDIA GPUs with their
+compute capability, wheel platform, torch build, torch's own messages); ``install_hint`` turns the
+compat tables' best build into the exact command a finding's fix or a recommendation shows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from advisor.knowledge import compat as cx
+from advisor.knowledge.match import match_gpu
+from advisor.machine import Machine, PciDevice
+from advisor.report import Recommendation
+from advisor.units import format_cc, parse_cc
+
+if TYPE_CHECKING:
+    from advisor.knowledge.base import Knowledge
+    from advisor.knowledge.cards import Card
+
+# Texts printed by nvidia-smi / NVML / modprobe when the kernel driver is absent or not loaded
+# (compat.md §6.3; fixture 23: "NVIDIA-SMI has failed because it couldn't communicate with the
+# NVIDIA driver", "modprobe: FATAL: Module nvidia not found").
+NO_DRIVER_TEXTS = (
+    "couldn't communicate with the nvidia driver",
+    "could not communicate with the nvidia driver",
+    "driver not loaded",
+    "driver is not loaded",
+    "module nvidia not found",
+    "found no nvidia driver",
+    "no nvidia driver",
+)
+# NVML cannot be loaded at all: a driver problem only when something else shows an NVIDIA GPU.
+NO_NVML_TEXTS = ("library not found", "libnvidia-ml", "nvml.dll", "shared library")
+# torch's _check_cubins warning (compat.md §6.4), which also prints the build's arch list.
+INCOMPATIBLE_RE = re.compile(
+    r"(?P<name>[^\n]*?) with CUDA capability sm_(?P<cc>\d+) is not compatible with the current "
+    r"PyTorch installation\.?\s*The current PyTorch install supports CUDA capabilities (?P<arches>[^\n.]*)",
+    re.IGNORECASE,
+)
+# torch ≤ 2.7 "too old" warning (compat.md §6.5).
+TOO_OLD_GPU_RE = re.compile(
+    r"Found GPU(?P<index>\d+) (?P<name>.*?) which is of cuda capability (?P<cc>\d+\.\d+)\.\s*"
+    r"PyTorch no longer supports this GPU because it is too old",
+    re.IGNORECASE,
+)
+DRIVER_TOO_OLD_RE = re.compile(r"driver on your system is too old \(found version (?P<v>\d+)\)", re.I)
+NO_KERNEL_IMAGE = "no kernel image is available"
+FORWARD_COMPAT_804 = "forward compatibility was attempted on non supported hw"
+
+
+@dataclass
+class Gpu:
+    """An NVIDIA GPU with the facts the rules need."""
+
+    index: int
+    name: str | None
+    cc: cx.CC | None
+    card: Card | None
+
+    @property
+    def who(self) -> str:
+        cc = f", CC {format_cc(self.cc)}" if self.cc else ""
+        return f"GPU {self.index} ({self.name or 'unknown name'}{cc})"
+
+
+@dataclass
+class Facts:
+    """Everything the software rules derive once from a Machine."""
+
+    machine: Machine
+    compat: cx.CompatTables
+    platform: cx.Platform | None
+    os: cx.OS | None
+    jetson: bool
+    gpus: list[Gpu]
+    nvidia_present: bool  # GPUs, NVIDIA PCI devices, or a Jetson
+    build: cx.TorchBuild | None
+    messages: str
+    cards: tuple[Card, ...]
+    _advice: cx.InstallAdvice | None = field(default=None, repr=False)
+
+    @property
+    def ccs(self) -> list[cx.CC]:
+        return sorted({g.cc for g in self.gpus if g.cc is not None})
+
+    def advice(self) -> cx.InstallAdvice:
+        """The newest wheel for every GPU and this driver (computed once)."""
+        if self._advice is None:
+            drv = self.machine.driver
+            self._advice = cx.best_install(
+                self.compat,
+                self.ccs,
+                self.platform or "linux-x86_64",
+                driver_version=drv.version,
+                driver_cuda=drv.cuda_version,
+                driver_os=self.os,
+            )
+        return self._advice
+
+    def missing_note(self) -> str:
+        m = self.machine.missing
+        return f" The source lacked: {', '.join(m)}." if m else ""
+
+
+# ---------------------------------------------------------------- facts
+
+
+def gather(machine: Machine, knowledge: Knowledge) -> Facts:
+    """Derive the shared facts: platform, Jetson or not, the torch build, NVIDIA GPUs with their CC."""
+    host = machine.host
+    platform = cx.platform_of(host.os, host.machine_arch)
+    build = cx.parse_torch_version(machine.torch.version)
+    kernel = (host.kernel or "").lower()
+    jetson = bool(host.jetson) or "tegra" in kernel
+    if build is not None and build.kind == "nvidia" and platform == "linux-aarch64":
+        jetson = True
+    messages = "\n".join(machine.torch.init_messages)
+    if machine.torch.import_error:
+        messages += "\n" + machine.torch.import_error
+    gpus = nvidia_gpus(machine, knowledge, messages)
+    pci = nvidia_pci(machine)
+    return Facts(
+        machine=machine,
+        compat=knowledge.compat,
+        platform=platform,
+        # WSL runs the Windows driver: its version follows the Windows column of the driver tables.
+        os="windows" if host.is_wsl else driver_os(host.os),
+        jetson=jetson,
+        gpus=gpus,
+        nvidia_present=bool(gpus) or bool(pci) or jetson,
+        build=build,
+        messages=messages,
+        cards=tuple(knowledge.cards),
+    )
+
+
+def nvidia_pci(machine: Machine) -> list[PciDevice]:
+    """NVIDIA display/3D controllers on the bus (not the HDMI audio or USB functions of a card)."""
+    out = []
+    for d in machine.driver.pci_devices or []:
+        if d.vendor_id != 0x10DE:
+            continue
+        if d.class_code is not None:
+            base = d.class_code >> 16 if d.class_code > 0xFFFF else d.class_code >> 8
+            if base != 0x03:  # PCI base class 03h: display controller
+                continue
+        out.append(d)
+    return out
+
+
+def looks_amd(name: str | None) -> bool:
+    """A GPU a dump parser left with the default vendor but whose name is AMD's (ROCm collect_env)."""
+    return bool(name) and re.search(r"\b(AMD|Radeon|Instinct)\b", name or "") is not None
+
+
+def versions_differ(lib: str | None, mod: str | None) -> bool:
+    """Library and kernel-module versions disagree. NVML may print only "570.124" for 570.124.06,
+    so a version that is a prefix of the other is not taken as a mismatch."""
+    if not lib or not mod or lib == mod:
+        return False
+    return not (mod.startswith(lib + ".") or lib.startswith(mod + "."))
+
+
+def driver_os(os_name: str | None) -> cx.OS | None:
+    """Which column of the driver tables applies: ``Linux`` → linux, ``Windows`` → windows."""
+    name = (os_name or "").strip().lower()
+    return "windows" if name.startswith("win") else "linux" if name == "linux" else None
+
+
+def nvidia_gpus(machine: Machine, knowledge: Knowledge, messages: str) -> list[Gpu]:
+    """NVIDIA GPUs with their compute capability: the source's, torch's, torch's warning, the catalog's."""
+    from_warning = {
+        m.group("name").strip().lower(): m.group("cc") for m in INCOMPATIBLE_RE.finditer(messages)
+    }
+    torch_cc = {d.index: d.compute_capability for d in machine.torch.devices or []}
+    out = []
+    for gpu in machine.gpus:
+        if gpu.vendor != "nvidia" or looks_amd(gpu.name):
+            continue
+        card = match_gpu(gpu, knowledge.cards)
+        cc = (
+            parse_cc(gpu.compute_capability)
+            or parse_cc(from_warning.get((gpu.name or "").strip().lower()))
+            or (card.cc if card else None)
+        )
+        if cc is None and len(machine.gpus) == len(torch_cc):
+            cc = parse_cc(torch_cc.get(gpu.index))
+        out.append(Gpu(gpu.index, gpu.name, cc, card))
+    if not machine.gpus and machine.torch.devices:
+        # No NVML/nvidia-smi view (a torch-only probe, Jetson): torch's devices are the GPUs.
+        for dev in machine.torch.devices:
+            if machine.torch.hip_version:
+                continue
+            out.append(Gpu(dev.index, dev.name, parse_cc(dev.compute_capability), None))
+    return out
+
+
+# ---------------------------------------------------------------- install advice
+
+
+def install_hint(f: Facts) -> str:
+    """The concrete fix: a pip command for the newest build covering every GPU with this driver, or
+    the driver to install first, or why no single build exists."""
+    if f.jetson:
+        return (
+            "install NVIDIA's JetPack PyTorch wheel for your JetPack release (desktop wheels fail on Jetson)."
+        )
+    if f.platform == "macos":
+        return "pip install torch (macOS wheels have no CUDA)."
+    advice = f.advice()
+    where = "" if f.platform else " (assuming Linux x86_64)"
+    if advice.choice is not None:
+        return f"{advice.choice.pip}{where}"
+    if advice.newest is not None:
+        req = advice.newest.requirement
+        need = f"upgrade the NVIDIA driver to {req.text}, then " if req and f.machine.driver.version else ""
+        if not f.machine.driver.version and req:
+            need = f"with a driver {req.text}: "
+        return f"{need}{advice.newest.pip}{where}"
+    ccs = ", ".join(format_cc(c) or "?" for c in f.ccs)
+    return (
+        f"no single PyTorch wheel in the tables covers every GPU here (CC {ccs}); use one environment "
+        "per GPU type."
+    )
+
+
+def install_recommendation(f: Facts) -> Recommendation:
+    """The ``install`` recommendation: the command of ``install_hint`` and why that build."""
+    advice = f.advice()
+    ccs = ", ".join(format_cc(c) or "?" for c in f.ccs)
+    drv = f.machine.driver
+    driver = f"driver {drv.version}" if drv.version else "an unknown driver"
+    if drv.cuda_version:
+        driver += f" (CUDA {drv.cuda_version})"
+    platform = f.platform or "linux-x86_64 (assumed)"
+    gpus = f"GPU CC {ccs}" if ccs else "GPUs of unknown compute capability"
+    pick = advice.choice or advice.newest
+    if pick is None:
+        return Recommendation(
+            topic="install",
+            supported=False,
+            value=install_hint(f),
+            reason=f"{advice.note} ({gpus}, {platform}).",
+        )
+    how = ", ".join(f"CC {format_cc(c)} runs {v.upper()}" for c, v in zip(f.ccs, pick.verdicts, strict=False))
+    if advice.choice is not None:
+        lead = f"{pick.label} is the newest build for {gpus} that {driver} runs on {platform}"
+    else:
+        need = f"a driver {pick.requirement.text}" if pick.requirement else "a newer driver"
+        lead = f"{driver} runs no build in the tables for {gpus}; the newest, {pick.label}, needs {need}"
+    tail = f" ({how})" if how else ". Check that the GPUs' compute capability is in this build's arch list"
+    return Recommendation(
+        topic="install",
+        supported=advice.choice is not None,
+        value=install_hint(f),
+        reason=f"{lead}{tail}. Table status: {pick.status}.",
+    )
