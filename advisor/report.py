@@ -123,6 +123,7 @@ class WorkloadEstimate(_Record):
     memory: MemoryBreakdown
     assumptions: list[str]
     cards: list[CardFit]
+    advice: list[str] = Field(default_factory=list)  # what would make it fit, when nothing does
 
 
 class Report(_Record):
