@@ -48,8 +48,8 @@ def check(
         None,
         "--workload",
         metavar="SPEC",
-        help="Also check a workload fits here, e.g. 'llama-3-8b' or "
-        "'model=llama-3-8b,task=lora,precision=bf16,seq_len=4096,batch=1' (see advisor recommend --help).",
+        help="Also check a workload fits here (free GPU memory, measured speed), e.g. "
+        "'model=llama-3-8b,task=lora,precision=bf16,seq_len=4096,batch=1' or 'params=7B,task=inference'.",
     ),
     export: Path | None = typer.Option(
         None,
@@ -134,11 +134,10 @@ def _run_bench(machine, knowledge, mode: str, timeout: float):  # type: ignore[n
 
 
 def _export(report, target: Path, include_ids: bool) -> None:  # type: ignore[no-untyped-def]
-    from advisor.reports.io import default_report_path, write_report
+    from advisor.reports.io import write_report
 
-    if target.suffix.lower() in {".json", ".md", ".html", ".htm"}:
-        path = target
-    else:  # a directory: the default file name inside it
-        path = target / default_report_path(report, "json").name
-    written = write_report(report, path, include_ids=include_ids)
+    if target.suffix.lower() not in {".json", ".md", ".html", ".htm"}:
+        # Not a report file name: a folder that gets <host>-<time>.json inside it.
+        target.mkdir(parents=True, exist_ok=True)
+    written = write_report(report, target, include_ids=include_ids)
     console(stderr=True).print(f"report written to {written}")

@@ -1,0 +1,112 @@
+"""`advisor report fleet` views: terminal, Markdown and HTML of a merged Fleet."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from advisor.render.common import UNKNOWN, printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from advisor.reports.fleet import Fleet, Node
+
+NODE_HEADERS = ("host", "GPUs", "driver", "torch", "errors", "warnings", "flags")
+
+
+def node_cells(n: Node) -> list[str]:
+    """The table cells of one node."""
+    return [
+        n.host,
+        n.gpus,
+        n.driver or UNKNOWN,
+        n.torch or UNKNOWN,
+        str(n.errors),
+        str(n.warnings),
+        "; ".join(n.flags),
+    ]
+
+
+def summary_lines(fleet: Fleet) -> list[str]:
+    """A few lines on the whole fleet: how many nodes, the majority versions, what was flagged or skipped."""
+    flagged = sum(1 for n in fleet.nodes if n.flags)
+    lines = [f"{len(fleet.nodes)} nodes, {flagged} flagged, {len(fleet.outliers)} outlier findings"]
+    majority = ", ".join(f"{k} {v}" for k, v in fleet.majority.items() if v is not None)
+    if majority:
+        lines.append(f"majority: {majority}")
+    if fleet.superseded:
+        lines.append(f"{fleet.superseded} older report(s) of the same hosts not merged (newest kept)")
+    if fleet.skipped:
+        lines.append(f"{len(fleet.skipped)} file(s) skipped (unreadable)")
+    return lines
+
+
+def render_fleet_terminal(fleet: Fleet, console: Console, *, show_all: bool = False) -> None:
+    """Print the summary, each flagged node with its reasons, and (``show_all``) a table of every node."""
+    from rich import box
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    for line in summary_lines(fleet):
+        console.print(Text(line))
+    flagged = [n for n in fleet.nodes if n.flags]
+    for n in flagged:
+        console.print()
+        facts = f"  {n.gpus} · driver {n.driver or UNKNOWN} · torch {n.torch or UNKNOWN}"
+        host = Text(printable(n.host, one_line=True), style="bold red" if n.errors else "bold")
+        console.print(Text.assemble(host, printable(facts, one_line=True)))
+        for flag in n.flags:
+            reason = Text.assemble(("! ", "yellow"), printable(flag, one_line=True))
+            console.print(Padding(reason, (0, 0, 0, 2), expand=False))
+    if show_all:
+        console.print()
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+        for h in NODE_HEADERS[:-1]:
+            table.add_column(h, justify="right" if h in ("errors", "warnings") else "left")
+        table.add_column("flags", justify="right")
+        for n in fleet.nodes:
+            cells = [*node_cells(n)[:-1], str(len(n.flags)) if n.flags else ""]
+            table.add_row(*(Text(printable(c, one_line=True)) for c in cells))
+        console.print(table)
+    elif len(fleet.nodes) > len(flagged):
+        hidden = len(fleet.nodes) - len(flagged)
+        console.print(
+            Text(f"\n{hidden} node(s) without flags not shown (--all lists every node)", style="dim")
+        )
+
+
+def render_fleet_markdown(fleet: Fleet) -> str:
+    """The fleet as Markdown: summary, outliers, then every node."""
+    from advisor.render.markdown import md_escape, md_table
+
+    out = ["# GPU fleet report", "\n".join(f"- {md_escape(line)}" for line in summary_lines(fleet))]
+    if fleet.outliers:
+        out += [
+            "## Outliers",
+            md_table(("host", "kind", "detail"), [(o.host, o.kind, o.detail) for o in fleet.outliers]),
+        ]
+    out += ["## Nodes", md_table(NODE_HEADERS, [node_cells(n) for n in fleet.nodes])]
+    if fleet.skipped:
+        out += ["## Skipped files", md_table(("file", "reason"), [(s.file, s.reason) for s in fleet.skipped])]
+    return "\n\n".join(out) + "\n"
+
+
+def render_fleet_html(fleet: Fleet) -> str:
+    """The fleet as one self-contained HTML page."""
+    from advisor.render.html import e, html_table, page
+
+    level = "error" if any(n.errors for n in fleet.nodes) else "warning" if fleet.outliers else "ok"
+    lines = summary_lines(fleet)
+    parts = ["<h1>GPU fleet report</h1>", f'<div class="banner {level}">{e(lines[0])}</div>']
+    parts += [f'<p class="facts">{e(line)}</p>' for line in lines[1:]]
+    if fleet.outliers:
+        rows = [(o.host, o.kind, o.detail) for o in fleet.outliers]
+        parts += ["<h2>Outliers</h2>", html_table(("host", "kind", "detail"), rows)]
+    parts += ["<h2>Nodes</h2>", html_table(NODE_HEADERS, [node_cells(n) for n in fleet.nodes])]
+    if fleet.skipped:
+        parts += [
+            "<h2>Skipped files</h2>",
+            html_table(("file", "reason"), [(s.file, s.reason) for s in fleet.skipped]),
+        ]
+    return page("GPU fleet report", "\n".join(parts))
