@@ -1,7 +1,341 @@
-"""Placeholder sub-app; replaced by its owner."""
+"""`advisor catalog list | show | compare | search`: query the card catalog.
+
+Thin verbs over ``advisor.knowledge.query``; every command takes ``--json`` (shapes documented in
+catalog/README.md) and ``--catalog DIR``. Bad input raises ``InputError`` (one line, exit 2).
+Heavy imports (rich, pydantic, yaml) happen inside the commands so ``advisor --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from advisor.cli.common import CATALOG_OPTION, JSON_OPTION, console, emit_json
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+    from advisor.knowledge.cards import Card
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Query the card catalog: list with filters, show one card, compare cards, search.",
+    rich_markup_mode=None,
+)
+
+UNKNOWN = "–"
+LEGEND = "(u) unverified  (d) derived  – unknown / none"
+
+
+@app.command("list")
+def list_cards(
+    vendor: str | None = typer.Option(None, "--vendor", help="nvidia or amd."),
+    arch: str | None = typer.Option(
+        None, "--arch", help="Architecture, or part of it: volta, ampere, ada, cdna."
+    ),
+    min_memory: str | None = typer.Option(None, "--min-memory", metavar="SIZE", help="e.g. 24GiB or 80GB."),
+    min_cc: str | None = typer.Option(
+        None, "--min-cc", metavar="CC", help="Lowest compute capability, e.g. 8.0."
+    ),
+    feature: str | None = typer.Option(
+        None, "--feature", help="Keep cards with a dense figure for: tf32, fp16, bf16, fp8, int8."
+    ),
+    segment: str | None = typer.Option(
+        None, "--segment", help="datacenter, workstation, consumer, embedded."
+    ),
+    sort: str | None = typer.Option(
+        None,
+        "--sort",
+        metavar="FIELD",
+        help="memory, bandwidth, fp32, tf32, fp16, bf16, fp8, int8, tdp, price, year, sm, clock, nvlink, cc. "
+        "Unknown values sort last.",
+    ),
+    descending: bool = typer.Option(True, "--desc/--asc", help="Sort direction (default: largest first)."),
+    json_out: bool = JSON_OPTION,
+    catalog: Path | None = CATALOG_OPTION,
+) -> None:
+    """List cards, optionally filtered and sorted (catalog order otherwise)."""
+    from advisor.knowledge.query import filter_cards, sort_cards, sort_key_name
+    from advisor.units import parse_size
+
+    all_cards = _load(catalog)
+    cards = filter_cards(
+        all_cards,
+        vendor=vendor,
+        arch=arch,
+        min_memory_bytes=parse_size(min_memory) if min_memory is not None else None,
+        min_cc=min_cc,
+        feature=feature,
+        segment=segment,
+    )
+    sort_key = sort_key_name(sort) if sort else None
+    if sort_key:
+        cards = sort_cards(cards, sort_key, descending=descending)
+    if json_out:
+        emit_json({"count": len(cards), "cards": [_card_json(c) for c in cards]})
+        return
+    _print_cards(cards, sort_key, title=f"{len(cards)} of {_plural(len(all_cards))}")
+
+
+@app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Card id or a forgiving name: v100, 3090, 'titan rtx', 'h100 sxm'."),
+    json_out: bool = JSON_OPTION,
+    catalog: Path | None = CATALOG_OPTION,
+) -> None:
+    """Everything the catalog knows about one card, with its sources.
+
+    An ambiguous name lists the matching ids and exits 2: run it again with one of them.
+    """
+    all_cards = _load(catalog)
+    card = _resolve(all_cards, name)
+    if json_out:
+        emit_json(_card_json(card))
+        return
+    _print_card(card)
+
+
+@app.command("compare")
+def compare(
+    names: list[str] = typer.Argument(..., help="Two or more cards; ratios are against the first."),
+    json_out: bool = JSON_OPTION,
+    catalog: Path | None = CATALOG_OPTION,
+) -> None:
+    """Compare cards side by side, with ratios against the first card."""
+    from advisor.errors import UsageError
+    from advisor.knowledge.query import compare_cards
+
+    if len(names) < 2:
+        raise UsageError("compare needs at least two cards, e.g. advisor catalog compare v100-sxm2-32gb 3090")
+    all_cards = _load(catalog)
+    cards = [_resolve(all_cards, n) for n in names]
+    metrics = compare_cards(cards)
+    if json_out:
+        emit_json(
+            {
+                "baseline": cards[0].id,
+                "cards": [{"id": c.id, "name": c.name} for c in cards],
+                "metrics": [
+                    {
+                        "key": m.key,
+                        "label": m.label,
+                        "unit": m.unit,
+                        "values": list(m.values),
+                        "ratios": [None if r is None else round(r, 4) for r in m.ratios],
+                    }
+                    for m in metrics
+                ],
+            }
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Compared with {cards[0].name}", caption="(ratio) = value / first card's value")
+    table.add_column("metric", no_wrap=True)
+    for c in cards:
+        table.add_column(c.id, justify="right", overflow="fold")
+    for m in metrics:
+        cells = []
+        for i, (value, ratio) in enumerate(zip(m.values, m.ratios, strict=True)):
+            text = _num(value, digits=3 if "per" in m.key else 1)
+            if i > 0 and ratio is not None:
+                text += f" ({ratio:.2f}x)"
+            cells.append(text)
+        table.add_row(*_texts(f"{m.label} {m.unit}", *cells))
+    console().print(table)
+
+
+@app.command("search")
+def search(
+    text: str = typer.Argument(
+        ..., help="Words to find in names, ids, architecture, chip, NVML names, notes."
+    ),
+    json_out: bool = JSON_OPTION,
+    catalog: Path | None = CATALOG_OPTION,
+) -> None:
+    """Free-text search: cards containing every word (case-insensitive)."""
+    from advisor.knowledge.query import search_cards
+
+    all_cards = _load(catalog)
+    cards = search_cards(all_cards, text)
+    if json_out:
+        emit_json({"query": text, "count": len(cards), "cards": [_card_json(c) for c in cards]})
+        return
+    if not cards:
+        console(stderr=True).print(f"no card mentions {text!r}")
+        return
+    _print_cards(cards, None, title=f"{_plural(len(cards))} matching {text!r}")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _load(catalog: Path | None) -> tuple[Card, ...]:
+    """Only the cards: the catalog commands need no compat tables or model presets (faster start-up)."""
+    from advisor.knowledge.loader import load_catalog_cards
+
+    return load_catalog_cards(catalog)
+
+
+def _resolve(cards: Any, name: str) -> Card:
+    """The one card ``name`` means, or an InputError listing the candidates / suggestions."""
+    from advisor.errors import InputError
+    from advisor.knowledge.query import lookup
+
+    result = lookup(cards, name)
+    if result.card is not None:
+        return result.card
+    if result.candidates:
+        listed = "".join(f"\n  {c.id:<32} {c.name}" for c in result.candidates)
+        raise InputError(f"{name!r} matches {len(result.candidates)} cards; use one of these ids:{listed}")
+    hint = f" Did you mean: {', '.join(result.suggestions)}?" if result.suggestions else ""
+    raise InputError(f"no card matches {name!r}.{hint} ('advisor catalog search WORDS' searches all fields)")
+
+
+def _plural(n: int) -> str:
+    return f"{n} card" if n == 1 else f"{n} cards"
+
+
+def _card_json(card: Card) -> dict[str, Any]:
+    data: dict[str, Any] = card.model_dump(mode="json")
+    return data
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return UNKNOWN
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _field(card: Card, path: str, digits: int = 1, compact: bool = False) -> str:
+    """One field as text, marked (u) unverified / (d) derived (``?`` / ``~`` in compact tables)."""
+    obj: Any = card
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    if obj is None:
+        return UNKNOWN
+    text = _num(obj, digits) if isinstance(obj, int | float) else str(obj)
+    if path in card.unverified:
+        text += "?" if compact else " (u)"
+    elif path in card.derived:
+        text += "~" if compact else " (d)"
+    return text
+
+
+# Kept narrow enough for an 80-column pipe; `show` and --json carry every field.
+_LIST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("memory_gb", "GB"),
+    ("memory_bandwidth_gbs", "GB/s"),
+    ("tflops.fp16", "FP16"),
+    ("tflops.bf16", "BF16"),
+    ("tflops.fp8", "FP8"),
+    ("tdp_watts", "W"),
+)
+
+
+def _print_cards(cards: list[Card], sort_key: str | None, title: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from advisor.knowledge.query import SORT_KEYS
+
+    columns = list(_LIST_COLUMNS)
+    if sort_key is not None:
+        path, label, _ = SORT_KEYS[sort_key]
+        if path != "compute_capability" and all(path != p for p, _ in columns):
+            columns.append((path, label))
+    table = Table(
+        title=title,
+        caption="TFLOP/s dense; FP16/BF16/FP8 with FP32 accumulate. ? unverified  ~ derived  – unknown",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    rows = [
+        [
+            c.id,
+            c.compute_capability or c.gfx_arch or UNKNOWN,
+            *(_field(c, p, compact=True) for p, _ in columns),
+        ]
+        for c in cards
+    ]
+    # Figures keep their full width; a long id folds onto a second line instead (80-column pipes).
+    table.add_column("id", overflow="fold", ratio=1)
+    for i, label in enumerate(["CC", *(label for _, label in columns)], start=1):
+        width = max([len(label), *(len(r[i]) for r in rows)])
+        table.add_column(label, justify="right", no_wrap=True, min_width=width)
+    for row in rows:
+        table.add_row(*_texts(*row))
+    console().print(table)
+
+
+def _print_card(card: Card) -> None:
+    rows: list[tuple[str, str]] = [
+        ("id", card.id),
+        ("vendor / segment", f"{card.vendor} / {card.segment}"),
+        ("architecture", card.architecture + (f" ({card.chip})" if card.chip else "")),
+        ("compute capability", _field(card, "compute_capability")),
+    ]
+    if card.gfx_arch:
+        rows.append(("gfx arch", card.gfx_arch))
+    rows += [
+        ("form factor", _field(card, "form_factor")),
+        ("memory", f"{_field(card, 'memory_gb')} GB {card.memory_type or ''}".rstrip()),
+        ("memory bandwidth", f"{_field(card, 'memory_bandwidth_gbs')} GB/s"),
+        ("host interface", _field(card, "host_interface")),
+        ("NVLink / fabric", f"{_field(card, 'nvlink_gbs')} GB/s"),
+        ("TDP", f"{_field(card, 'tdp_watts')} W"),
+        ("SMs / CUs", _field(card, "sm_count")),
+        ("boost clock", f"{_field(card, 'boost_clock_mhz')} MHz"),
+        ("launch year", _field(card, "launch_year")),
+        ("launch price", f"{_field(card, 'launch_price_usd')} USD"),
+    ]
+    for p in ("fp32", "tf32", "fp16", "fp16_fp16acc", "bf16", "fp8", "int8"):
+        unit = "TOPS" if p == "int8" else "TFLOP/s"
+        label = "FP16 (FP16 acc)" if p == "fp16_fp16acc" else p.upper()
+        rows.append((f"{label} dense", f"{_field(card, f'tflops.{p}')} {unit}"))
+    for p, a in card.achievable.items():
+        detail = ", ".join(x for x in (a.shape, f"torch {a.torch}" if a.torch else None) if x)
+        rows.append(
+            (f"{p.upper()} achievable", f"{_num(a.tflops)} TFLOP/s" + (f" ({detail})" if detail else ""))
+        )
+    rows += [
+        ("NVML names", ", ".join(card.nvml_names) or UNKNOWN),
+        ("PCI device ids", ", ".join(card.pci_device_ids) or UNKNOWN),
+    ]
+    if card.aliases:
+        rows.append(("also called", ", ".join(card.aliases)))
+    if card.notes:
+        rows.append(("notes", card.notes))
+    table = _kv_table(card.name, rows)
+    out = console()
+    out.print(table)
+    out.print("Sources:")
+    for s in card.sources:
+        out.print(f"  - {s}", markup=False, soft_wrap=True)
+    for p, a in card.achievable.items():
+        out.print(f"  - achievable {p}: {a.source}", markup=False, soft_wrap=True)
+    out.print(LEGEND)
+
+
+def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(title), show_header=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value")
+    for key, value in rows:
+        table.add_row(*_texts(key, value))
+    return table
+
+
+def _texts(*values: str) -> list[Text]:
+    """Cells as plain Text: catalog strings ("[WIKI] ...") must never be read as rich markup."""
+    from rich.text import Text
+
+    return [Text(v) for v in values]

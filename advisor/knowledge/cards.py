@@ -41,6 +41,7 @@ class Achievable(_Strict):
 class Card(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
+    aliases: list[str] = Field(default_factory=list)  # names for `catalog show` ("h100 sxm"), not for probes
     vendor: Literal["nvidia", "amd"]
     architecture: str  # "Volta", "Ampere", "CDNA3"
     chip: str | None = None  # "GV100"
