@@ -23,6 +23,7 @@ def build_report(
     requirements: Sequence[str] = (),
     workload: WorkloadEstimate | None = None,
     workload_findings: Sequence[Finding] = (),
+    notes: Sequence[str] = (),
     now: _dt.datetime | None = None,
 ) -> Report:
     """Run every rule over the facts and assemble the Report (findings sorted by severity, then GPU)."""
@@ -56,6 +57,7 @@ def build_report(
         findings=findings,
         recommendations=recommendations,
         workload=workload,
+        notes=list(notes),
     )
 
 

@@ -136,6 +136,9 @@ class Report(_Record):
     findings: list[Finding] = Field(default_factory=list)
     recommendations: list[Recommendation] = Field(default_factory=list)
     workload: WorkloadEstimate | None = None  # present with `check --workload`
+    notes: list[str] = Field(
+        default_factory=list
+    )  # what was skipped or degraded, in words (bench skipped...)
 
     def exit_code(self) -> int:
         """0 without error findings, 1 with at least one (DESIGN.md exit status)."""

@@ -61,8 +61,11 @@ def check(
     include_ids: bool = typer.Option(
         False, "--include-ids", help="Keep host names, GPU UUIDs and serials in exported reports."
     ),
-    timeout: float = typer.Option(
-        60.0, "--timeout", help="Seconds before a hung torch probe or bench is abandoned."
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        help="Seconds before a hung torch probe or bench is abandoned "
+        "(default: 30 s for the probe; the bench scales with GPUs and mode).",
     ),
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:
@@ -84,14 +87,15 @@ def check(
         from advisor.probe import probe_machine
 
         with console(stderr=True).status("Probing GPUs, driver and torch…"):
-            machine = probe_machine(torch_timeout_s=timeout)
+            machine = probe_machine(torch_timeout_s=timeout or 30.0)
 
     bench_results: list = []  # type: ignore[type-arg]
     bench_findings: list = []  # type: ignore[type-arg]
+    notes: list[str] = []
     mode = BenchMode.none if (no_bench or from_ is not None) else bench
     if mode is not BenchMode.none:
-        run = _run_bench(machine, knowledge, mode.value, timeout)
-        bench_results, bench_findings = list(run.results), list(run.findings)
+        run = _run_bench(machine, knowledge, mode.value, timeout, show_progress=not json_out)
+        bench_results, bench_findings, notes = list(run.results), list(run.findings), list(run.notes)
 
     estimate = None
     workload_findings: list = []  # type: ignore[type-arg]
@@ -108,6 +112,7 @@ def check(
         requirements=require,
         workload=estimate,
         workload_findings=workload_findings,
+        notes=notes,
     )
 
     if export is not None:
@@ -127,10 +132,12 @@ def _parse_workload(spec: str):  # type: ignore[no-untyped-def]
     return parse_workload_spec(spec)
 
 
-def _run_bench(machine, knowledge, mode: str, timeout: float):  # type: ignore[no-untyped-def]
+def _run_bench(machine, knowledge, mode: str, timeout: float | None, show_progress: bool):  # type: ignore[no-untyped-def]
     from advisor.bench import run_bench
+    from advisor.cli.bench_cmd import bench_progress
 
-    return run_bench(machine, knowledge, mode=mode, timeout_s=timeout * (10 if mode == "full" else 1))
+    with bench_progress(console(stderr=True), enabled=show_progress) as progress:
+        return run_bench(machine, knowledge, mode=mode, timeout_s=timeout, progress=progress)
 
 
 def _export(report, target: Path, include_ids: bool) -> None:  # type: ignore[no-untyped-def]

@@ -75,11 +75,13 @@ def cell(value: object) -> str:
 
 
 def number(value: float | None, digits: int = 1) -> str:
-    """A figure with trailing zeros kept short (``312``, ``19.5``); None → dash."""
+    """A figure with trailing zeros kept short (``312``, ``19.5``, ``0.19``); None → dash."""
     if value is None:
         return UNKNOWN
     if abs(value) >= 100:
         return f"{value:,.0f}"
+    if 0 < abs(value) < 1:  # CPU figures in TFLOP/s: keep two significant digits, not "0.1"
+        return f"{value:.2g}"
     return f"{value:.{digits}f}"
 
 
@@ -107,6 +109,37 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
         ("torch", torch_build(m)),
         ("created", report.created),
     ]
+
+
+def host_facts(m: Machine) -> str | None:
+    """One line about the host: OS, kernel, CPU, cores, RAM, Python, container/WSL; None if nothing known."""
+    h = m.host
+    parts = []
+    os_name = h.os_release or h.os
+    if os_name:
+        parts.append(os_name + (f" ({h.machine_arch})" if h.machine_arch else ""))
+    if h.kernel:
+        parts.append(f"kernel {h.kernel}")
+    if h.is_wsl:
+        parts.append("WSL")
+    if h.container:
+        parts.append(f"in {h.container}")
+    if h.cpu_model or h.cpu_threads:
+        cores = []
+        if h.cpu_cores:
+            cores.append(f"{h.cpu_cores} cores")
+        if h.cpu_threads and h.cpu_threads != h.cpu_cores:
+            cores.append(f"{h.cpu_threads} threads")
+        parts.append((h.cpu_model or "CPU") + (f" ({', '.join(cores)})" if cores else ""))
+    if h.memory_total_bytes:
+        parts.append(f"{h.memory_total_bytes / 2**30:.0f} GiB RAM")
+    if h.python_version:
+        parts.append(f"Python {h.python_version}")
+    if h.system_cuda_version:
+        parts.append(f"system CUDA toolkit {h.system_cuda_version}")
+    if h.cuda_visible_devices is not None:
+        parts.append(f"CUDA_VISIBLE_DEVICES={h.cuda_visible_devices!r}")
+    return " · ".join(parts) or None
 
 
 def torch_build(m: Machine) -> str:

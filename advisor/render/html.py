@@ -65,9 +65,13 @@ def render_html(report: Report) -> str:
         f"<span><b>{e(label)}</b> {e(value)}</span>" for label, value in common.header_facts(report)
     )
     parts.append(f'<div class="facts">{facts}</div>')
+    host = common.host_facts(report.machine)
+    if host:
+        parts.append(f'<p class="facts">{e(host)}</p>')
     note = common.missing_note(report.machine)
     if note:
         parts.append(f'<p class="facts"><i>{e(note)}</i></p>')
+    parts += [f'<p class="facts"><i>Note: {e(n)}</i></p>' for n in report.notes]
     parts.append(f'<div class="banner {common.verdict_level(report)}">{e(common.verdict(report))}</div>')
     parts.append("<h2>GPUs</h2>")
     if report.machine.gpus:

@@ -50,9 +50,13 @@ def render_markdown(report: Report) -> str:
     out.append(f"# {md_escape(common.report_title(report))}")
     out.append(f"**{_ICON[level]} {md_escape(common.verdict(report))}**")
     out.append(" · ".join(f"{label}: {md_escape(value)}" for label, value in common.header_facts(report)))
+    host = common.host_facts(report.machine)
+    if host:
+        out.append(f"Host: {md_escape(host)}")
     note = common.missing_note(report.machine)
     if note:
         out.append(f"_{md_escape(note)}_")
+    out += [f"_Note: {md_escape(n)}_" for n in report.notes]
     out.append("## GPUs")
     if report.machine.gpus:
         columns, rows = common.gpu_table(report)

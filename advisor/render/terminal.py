@@ -83,6 +83,8 @@ def render_report(report: Report, console: Console) -> None:
     if summary:
         console.print(Text.assemble(("Workload ", "bold"), _t(summary)))
         console.print()
+    for note in report.notes:
+        _indented(console, "note: ", note, "dim", indent=0)
     level = common.verdict_level(report)
     console.print(Text(common.verdict(report), style=_STYLE[level]))
 
@@ -97,6 +99,9 @@ def _header(report: Report, console: Console) -> None:
         line.append(f"{label} ", style="dim")
         line.append(_t(value, one_line=True))
     console.print(line)
+    host = common.host_facts(report.machine)
+    if host:
+        console.print(_t(host, "dim"))
     note = common.missing_note(report.machine)
     if note:
         console.print(_t(note, "dim"))
@@ -168,7 +173,8 @@ def _bench(report: Report, console: Console) -> None:
     if not report.benchmarks:
         return
     rows = common.bench_rows(report.benchmarks)
-    columns = common.bench_columns(rows)
+    # The per-result notes (kernels, retries) are long: the exported reports keep them.
+    columns = [c for c in common.bench_columns(rows) if c.key != "notes"]
     table = Table(title="Benchmarks", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     for c in columns:
         table.add_column(c.title, justify=_justify(c.key in ("value", "peak", "efficiency", "spread")))
