@@ -17,6 +17,12 @@ def dump_dirs() -> list[Path]:
 
 
 @pytest.fixture(autouse=True)
+def _private_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the catalog parse cache of each test in its own folder, never in ~/.cache."""
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "advisor-cache"))
+
+
+@pytest.fixture(autouse=True)
 def _no_real_hardware(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """Unless a test is marked `gpu`, make any real NVML initialisation fail loudly."""
     if request.node.get_closest_marker("gpu"):

@@ -180,23 +180,20 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
     out.print(mem)
 
     fitting = sum(1 for c in result.cards if c.fits)
+    # The reasons are long: beside the table on a wide terminal, else as notes under it for the first few.
+    wide = out.width >= 150
     table = Table(title=f"Cards ({fitting} of {len(result.cards)} fit)", title_justify="left")
-    for col, justify in (
-        ("#", "right"),
-        ("card", "left"),
-        ("fits", "left"),
-        ("GPUs", "right"),
-        ("est. throughput", "right"),
-        ("bound", "left"),
-        ("per $1k", "right"),
-        ("why", "left"),
-    ):
+    columns = [("#", "right"), ("card", "left"), ("fits", "left"), ("GPUs", "right")]
+    columns += [("est. throughput", "right"), ("bound", "left"), ("per $1k", "right")]
+    for col, justify in [*columns, *([("why", "left")] if wide else [])]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for i, card in enumerate(result.cards[:top], 1):
-        speed = (
-            f"{card.est_throughput:,.1f} {card.throughput_unit}" if card.est_throughput is not None else "-"
-        )
-        table.add_row(
+    shown = result.cards[:top]
+    for i, card in enumerate(shown, 1):
+        speed = "-"
+        if card.est_throughput is not None:
+            digits = 0 if card.est_throughput >= 100 else 1
+            speed = f"{card.est_throughput:,.{digits}f} {card.throughput_unit}"
+        row = [
             str(i),
             escape(card.name),
             "[green]yes[/green]" if card.fits else "[red]no[/red]",
@@ -204,9 +201,12 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
             speed,
             card.bound or "-",
             f"{card.price_perf:,.1f}" if card.price_perf is not None else "-",
-            escape(card.reason),
-        )
+        ]
+        table.add_row(*row, *([escape(card.reason)] if wide else []))
     out.print(table)
+    if not wide:
+        for i, card in enumerate(shown[:5], 1):
+            out.print(f"  #{i} {escape(card.name)}: {escape(card.reason)}")
     if len(result.cards) > top:
         out.print(f"({len(result.cards) - top} more: --top N shows more, --json shows all)")
     if result.advice:
