@@ -1,0 +1,216 @@
+"""Error texts and small evidence around the main outputs: NVML failures, torch warnings, lspci, /proc.
+
+Texts (compat.md §6): "Failed to initialize NVML: Driver/library version mismatch" (+ "NVML library
+version: 570.124"), "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver",
+"modprobe: FATAL: Module nvidia not found", torch's CUDA-init warnings and errors (kept verbatim in
+``TorchInfo.init_messages``), ``/proc/driver/nvidia/version``, ``lspci`` lines naming NVIDIA devices, and
+standalone ``nvidia-smi -L`` lines.
+
+The lines are found with one whole-text search per family (C speed), then read one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from advisor.dumps import values as v
+from advisor.dumps.detect import hit_lines
+from advisor.dumps.partial import MAX_GPUS, Partial
+from advisor.machine import GPU, DriverInfo, Machine, PciDevice, TorchDevice, TorchInfo
+
+_MAX_MESSAGES = 50
+_MAX_LINE = 1000
+
+# Torch's CUDA-init warnings and errors worth keeping verbatim (compat.md §6.1-6.9).
+_TORCH_TEXTS = (
+    "is not compatible with the current PyTorch installation",
+    "The current PyTorch install supports CUDA capabilities",
+    "no kernel image is available for execution on the device",
+    "The NVIDIA driver on your system is too old",
+    "Found no NVIDIA driver on your system",
+    "Torch not compiled with CUDA enabled",
+    "PyTorch no longer supports this GPU because it is too old",
+    "which is of cuda capability",
+    "which is of compute capability",
+    "The minimum cuda capability",
+    "Minimum and Maximum cuda capability supported by this version of PyTorch",
+    "CUDA driver initialization failed",
+    "CUDA unknown error - this may be due to an incorrectly set up environment",
+    "No CUDA GPUs are available",
+    "Unexpected error from cudaGetDeviceCount()",
+    "forward compatibility was attempted on non supported HW",
+    "system not yet initialized",
+    "CUDA-capable device(s) is/are busy or unavailable",
+    "system has unsupported display driver / cuda driver combination",
+    "too old to be supported by the triton GPU compiler",
+    "CUDA initialization:",
+    "CUDA error:",
+)
+_NVML_TEXTS = (
+    "Failed to initialize NVML",
+    "NVML library version",
+    "NVIDIA-SMI has failed",
+    "NVIDIA-SMI couldn't find libnvidia-ml",
+    "No devices were found",
+    "NVRM version:",
+    "modprobe: FATAL: Module nvidia",
+    "Unable to determine the device handle for GPU",
+)
+_TRIGGER = re.compile("|".join(re.escape(t) for t in _TORCH_TEXTS + _NVML_TEXTS + ("NVIDIA Corporation",)))
+_SMI_L = re.compile(r"^[ \t]*GPU[ \t]+\d{1,4}:[ \t]+\S[^\n]*$", re.MULTILINE)
+
+_ARCH_LIST = re.compile(r"supports CUDA capabilities\s+((?:(?:sm|compute)_\d+[a-z]?[\s.]*)+)")
+_ARCH = re.compile(r"(?:sm|compute)_\d+[a-z]?")
+_INCOMPATIBLE = re.compile(
+    r"^(?:.*UserWarning:\s*)?(.+?) with CUDA capability sm_(\d{2,3})[a-z]? is not compatible"
+)
+_FOUND_GPU = re.compile(
+    r"Found GPU(\d{1,4}) (.+?) which is of (?:cuda|compute) capability (?:\(CC\) )?(\d+)\.(\d+)"
+)
+_FOUND_VERSION = re.compile(r"too old \(found version (\d{4,6})\)")
+_NVML_FAIL = re.compile(r"Failed to initialize NVML:\s*(.+?)\s*$")
+_NVML_LIB = re.compile(r"NVML library version:\s*(\d[\w.]*)")
+_NVRM = re.compile(r"NVRM version:.*?Kernel Module(?:\s+for\s+\S+)?\s+(\d+\.\d+(?:\.\d+)?)")
+_LOST = re.compile(r"Unable to determine the device handle for GPU\s*([0-9A-Fa-f:.]+):\s*(.+?)\s*$")
+_LSPCI = re.compile(
+    r"^\s*((?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s+"
+    r"(?:VGA compatible controller|3D controller|Display controller)(?:\s*\[([0-9a-fA-F]{4})\])?:\s*"
+    r"NVIDIA Corporation\b(.*)$"
+)
+_LSPCI_IDS = re.compile(r"\[10de:([0-9a-fA-F]{4})\]")
+_LSPCI_DEVICE = re.compile(r"\bDevice ([0-9a-fA-F]{4})\b")
+_SMI_L_LINE = re.compile(r"^\s*GPU\s+(\d{1,4}):\s+(.+?)(?:\s+\(UUID:\s*([^)]*)\))?\s*$")
+
+
+def scan(lines: list[str], mask: bytearray) -> list[Partial]:
+    """Evidence outside the parsed spans: an NVML/driver partial, a torch-messages partial, ``-L`` GPUs."""
+    hits = hit_lines(lines, mask, _TRIGGER)
+    partials = [p for p in (_nvml(hits, lines), _torch(hits, lines)) if p is not None]
+    listed = _smi_list(hit_lines(lines, mask, _SMI_L), lines)
+    if listed is not None:
+        partials.append(listed)
+    return partials
+
+
+def _nvml(hits: list[int], lines: list[str]) -> Partial | None:
+    driver: dict[str, Any] = {}
+    devices: list[PciDevice] = []
+    lost: list[GPU] = []
+    no_devices = False
+    position: int | None = None
+    for i in hits:
+        s = lines[i].strip()[:_MAX_LINE]
+        before = len(driver) + len(devices) + len(lost) + no_devices
+        if m := _NVML_FAIL.search(s):
+            driver.update(nvml_ok=False, nvml_error=m[1])
+        elif "NVIDIA-SMI has failed" in s or "NVIDIA-SMI couldn't find libnvidia-ml" in s:
+            driver.update(nvml_ok=False, nvml_error=s)
+        elif "modprobe: FATAL: Module nvidia" in s:
+            driver.setdefault("nvml_ok", False)
+            driver.setdefault("nvml_error", s)
+        if m := _NVML_LIB.search(s):
+            driver["library_version"] = m[1]
+        if m := _NVRM.search(s):
+            driver["kernel_module_version"] = m[1]
+        if "No devices were found" in s:
+            no_devices = True
+        if m := _LOST.search(s):
+            lost.append(
+                GPU(index=len(lost), pci_bus_id=v.bus_id(m[1]), lost="lost" in m[2].lower(), error=m[2])
+            )
+        if device := _pci_device(s, lines, i):
+            devices.append(device)
+        if position is None and len(driver) + len(devices) + len(lost) + no_devices > before:
+            position = i
+    if position is None:
+        return None
+    if no_devices and "nvml_ok" not in driver:
+        driver["nvml_ok"] = True  # NVML answered; it found no GPU
+    machine = Machine(
+        source="nvidia-smi",
+        driver=DriverInfo(pci_devices=devices or None, **driver),
+        gpus=lost,
+        gpus_known=no_devices,
+    )
+    return Partial("nvidia-smi", position, machine, match="bus")
+
+
+def _pci_device(s: str, lines: list[str], i: int) -> PciDevice | None:
+    m = _LSPCI.match(s)
+    if m is None:
+        return None
+    rest = m[3]
+    ids = _LSPCI_IDS.search(rest) or _LSPCI_DEVICE.search(rest)
+    if ids is None:
+        return None  # PciDevice needs the device id; plain `lspci` names the model only
+    address = m[1].lower() if m[1].count(":") == 2 else f"0000:{m[1].lower()}"
+    driver = None
+    for follow in lines[i + 1 : i + 6]:  # `lspci -k`: "Kernel driver in use: nvidia"
+        if "Kernel driver in use:" in follow:
+            driver = follow.split(":", 1)[1].strip() or None
+            break
+        if follow and not follow[:1].isspace():
+            break
+    return PciDevice(
+        address=address,
+        vendor_id=0x10DE,
+        device_id=int(ids[1], 16),
+        class_code=int(m[2], 16) if m[2] else None,
+        driver=driver,
+    )
+
+
+def _torch(hits: list[int], lines: list[str]) -> Partial | None:
+    messages: list[str] = []
+    fields: dict[str, Any] = {}
+    named: dict[str, str] = {}  # device name → compute capability, as torch reported it
+    devices: dict[int, TorchDevice] = {}
+    position: int | None = None
+    for i in hits:
+        s = lines[i].strip()[:_MAX_LINE]
+        if not any(t in s for t in _TORCH_TEXTS):
+            continue
+        position = i if position is None else position
+        if s not in messages and len(messages) < _MAX_MESSAGES:
+            messages.append(s)
+        if m := _ARCH_LIST.search(s):
+            fields["arch_list"] = _ARCH.findall(m[1])
+        if m := _INCOMPATIBLE.search(s):
+            named[m[1].strip()] = f"{m[2][:-1]}.{m[2][-1]}"
+        if m := _FOUND_GPU.search(s):
+            cc = f"{m[3]}.{m[4]}"
+            named[m[2].strip()] = cc
+            devices[int(m[1])] = TorchDevice(index=int(m[1]), name=m[2].strip(), compute_capability=cc)
+        if m := _FOUND_VERSION.search(s):
+            fields["driver_cuda"] = v.cuda_from_int(int(m[1]))
+        if "Torch not compiled with CUDA enabled" in s:
+            fields.update(installed=True, built_with_cuda=False)
+    if position is None:
+        return None
+    driver_cuda = fields.pop("driver_cuda", None)
+    torch = TorchInfo(init_messages=messages, devices=list(devices.values()) or None, **fields)
+    gpus = [GPU(index=k, name=name, compute_capability=cc) for k, (name, cc) in enumerate(named.items())]
+    machine = Machine(
+        source="messages",
+        driver=DriverInfo(cuda_version=driver_cuda),
+        torch=torch,
+        gpus=gpus,
+        gpus_known=False,
+    )
+    return Partial("messages", position, machine, match="name")
+
+
+def _smi_list(hits: list[int], lines: list[str]) -> Partial | None:
+    gpus: dict[int, GPU] = {}
+    for i in hits:
+        m = _SMI_L_LINE.match(lines[i][:_MAX_LINE])
+        if m is None or v.clean(m[2]) is None:
+            continue
+        uuid = v.clean(m[3]) if m[3] and m[3].startswith("GPU-") else None
+        if len(gpus) < MAX_GPUS:
+            gpus.setdefault(int(m[1]), GPU(index=int(m[1]), name=m[2], uuid=uuid))
+    if not gpus:
+        return None
+    machine = Machine(source="nvidia-smi", driver=DriverInfo(nvml_ok=True), gpus=list(gpus.values()))
+    return Partial("nvidia-smi", hits[0], machine)
