@@ -24,7 +24,9 @@ ThrottleReason = Literal[
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: a validator is built on first use, so a command that never builds one of these
+    # records (`advisor recommend` never builds a Machine) does not pay for it at start-up.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class GPUProcess(_Record):
@@ -100,7 +102,7 @@ class PciDevice(_Record):
 
     address: str  # "0000:3b:00.0"
     vendor_id: int
-    device_id: int
+    device_id: int | None = None  # None: a plain `lspci` line that named the vendor but not the id
     class_code: int | None = None
     driver: str | None = None  # the kernel driver bound to it, if any ("nvidia", "nouveau", "vfio-pci")
 

@@ -403,6 +403,17 @@ def test_no_gpu_machine_without_nvml_is_no_gpu_not_no_driver(knowledge: Knowledg
     assert _one(findings, "no-gpu").severity == "warning"
 
 
+def test_driver_packages_without_a_card_is_no_gpu_not_no_driver(knowledge: Knowledge) -> None:
+    # Live probe on a host with the driver packages installed but no NVIDIA card: NVML answers
+    # NVMLError_DriverNotLoaded ("Driver Not Loaded") and sysfs lists no 10de display device.
+    machine = Machine(
+        host=LINUX, driver=DriverInfo(nvml_ok=False, nvml_error="Driver Not Loaded", pci_devices=[])
+    )
+    findings = check_software(machine, knowledge)
+    assert "no-driver" not in _codes(findings)
+    assert _one(findings, "no-gpu").severity == "warning"
+
+
 def test_no_gpu_not_when_the_source_is_cut_or_jetson(knowledge: Knowledge) -> None:
     assert "no-gpu" not in _codes(check_software(Machine(gpus_known=False), knowledge))
     assert not {"no-gpu", "no-driver"} & _codes(check_software(dump29_jetson(), knowledge))

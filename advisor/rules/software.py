@@ -113,7 +113,14 @@ def _driver_state(f: Facts) -> list[Finding]:
     # torch prints "Found no NVIDIA driver" on GPU-less machines too: it needs a GPU on the bus.
     torch_says_no_driver = any(t in texts for t in NO_DRIVER_TEXTS) and bool(pci)
     no_nvml = any(t in error for t in NO_NVML_TEXTS) and bool(pci)
-    if not f.machine.gpus and (smi_says_no_driver or torch_says_no_driver or no_nvml or unbound):
+    # A PCI bus that was read and shows no NVIDIA device settles it: driver packages without a card
+    # (NVML then says "Driver Not Loaded") are a GPU-less machine, not a missing driver.
+    bus_has_none = f.machine.driver.pci_devices is not None and not pci
+    if (
+        not f.machine.gpus
+        and not bus_has_none
+        and (smi_says_no_driver or torch_says_no_driver or no_nvml or unbound)
+    ):
         facts = []
         if drv.nvml_error:
             facts.append(f"nvidia-smi/NVML: {drv.nvml_error.strip().rstrip('.')}")
