@@ -1,4 +1,4 @@
-"""Shared test helpers: paths to the recorded real-world fixtures, and a guard against touching real hardware."""
+"""Shared test helpers: paths to the recorded real-world fixtures; guards against touching real hardware."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def test_every_compat_table_and_model_field_is_in_the_catalog_readme() -> None:
 def test_ci_runs_the_readme_commands() -> None:
     """.ci/run extracts its commands from README's ci blocks: both blocks must exist and be non-empty."""
     script = (
-        "block() { sed -n \"/<!-- ci:$1 -->/,/<!-- \\/ci:$1 -->/p\" README.md "
+        'block() { sed -n "/<!-- ci:$1 -->/,/<!-- \\/ci:$1 -->/p" README.md '
         "| grep -v -e '^<!--' -e '^```' -e '^[[:space:]]*$'; }; block setup; echo ===; block test"
     )
     out = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True, check=True).stdout

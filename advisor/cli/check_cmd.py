@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
 from advisor.cli.common import CATALOG_OPTION, JSON_OPTION, console, emit_json, get_knowledge
+
+if TYPE_CHECKING:
+    from advisor.bench import BenchRun
+    from advisor.knowledge.base import Knowledge
+    from advisor.machine import Machine
+    from advisor.recommend import Workload
+    from advisor.report import BenchResult, Finding, Report, WorkloadEstimate
 
 
 class BenchMode(str, Enum):
@@ -89,16 +97,17 @@ def check(
         with console(stderr=True).status("Probing GPUs, driver and torch…"):
             machine = probe_machine(torch_timeout_s=timeout or 30.0)
 
-    bench_results: list = []  # type: ignore[type-arg]
-    bench_findings: list = []  # type: ignore[type-arg]
+    bench_results: list[BenchResult] = []
+    bench_findings: list[Finding] = []
     notes: list[str] = []
     mode = BenchMode.none if (no_bench or from_ is not None) else bench
     if mode is not BenchMode.none:
-        run = _run_bench(machine, knowledge, mode.value, timeout, show_progress=not json_out)
+        quick_or_full: Literal["quick", "full"] = "full" if mode is BenchMode.full else "quick"
+        run = _run_bench(machine, knowledge, quick_or_full, timeout, show_progress=not json_out)
         bench_results, bench_findings, notes = list(run.results), list(run.findings), list(run.notes)
 
-    estimate = None
-    workload_findings: list = []  # type: ignore[type-arg]
+    estimate: WorkloadEstimate | None = None
+    workload_findings: list[Finding] = []
     if work is not None:
         from advisor.rules.fit import check_workload_fit
 
@@ -126,13 +135,19 @@ def check(
     raise typer.Exit(report.exit_code())
 
 
-def _parse_workload(spec: str):  # type: ignore[no-untyped-def]
+def _parse_workload(spec: str) -> Workload:
     from advisor.cli.recommend_cmd import parse_workload_spec
 
     return parse_workload_spec(spec)
 
 
-def _run_bench(machine, knowledge, mode: str, timeout: float | None, show_progress: bool):  # type: ignore[no-untyped-def]
+def _run_bench(
+    machine: Machine,
+    knowledge: Knowledge,
+    mode: Literal["quick", "full"],
+    timeout: float | None,
+    show_progress: bool,
+) -> BenchRun:
     from advisor.bench import run_bench
     from advisor.cli.bench_cmd import bench_progress
 
@@ -140,7 +155,7 @@ def _run_bench(machine, knowledge, mode: str, timeout: float | None, show_progre
         return run_bench(machine, knowledge, mode=mode, timeout_s=timeout, progress=progress)
 
 
-def _export(report, target: Path, include_ids: bool) -> None:  # type: ignore[no-untyped-def]
+def _export(report: Report, target: Path, include_ids: bool) -> None:
     from advisor.reports.io import write_report
 
     if target.suffix.lower() not in {".json", ".md", ".html", ".htm"}:

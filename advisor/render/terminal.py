@@ -196,5 +196,5 @@ def _recommendations(report: Report, console: Console) -> None:
             text = " · ".join(map(common.recommendation_text, others))
             _indented(console, f"{g.subject}: ", text, "", indent=2)
         for r in install:
-            _indented(console, f"{g.subject}: install ", r.value, "", indent=2)
+            _indented(console, f"{g.subject}: newest torch that runs here: ", r.value, "", indent=2)
     console.print()
