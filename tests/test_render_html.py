@@ -96,3 +96,10 @@ def test_every_finding_code_renders(code: str) -> None:
     finding = Finding(code=code, severity="info", gpu=1, title=f"title of {code}", detail="why", fix=None)  # type: ignore[arg-type]
     html = render_html(a5000_report().model_copy(update={"findings": [finding]}))
     assert f">{code} · GPU 1<" in html and f"title of {code}" in html
+
+
+def test_commands_in_a_fix_render_as_code_and_the_rest_is_escaped() -> None:
+    from advisor.render.html import _prose
+
+    out = _prose("Reset it (`sudo nvidia-smi -r -i 0`) or <b>reboot</b>.")
+    assert out == "Reset it (<code>sudo nvidia-smi -r -i 0</code>) or &lt;b&gt;reboot&lt;/b&gt;."

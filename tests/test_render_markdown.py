@@ -27,7 +27,16 @@ def test_verdict_first_raw_facts_last() -> None:
     order = ["exit 1", "## GPUs", "## Findings", "Errors (1)", "<details>", "</details>"]
     positions = [md.index(marker) for marker in order]
     assert positions == sorted(positions)
-    assert "Fix: `Drain the node and reset the GPU (nvidia-smi -r -i 0) or reboot.`" in md
+    assert "Fix: Drain the node and reset the GPU (nvidia-smi -r -i 0) or reboot." in md
+
+
+def test_commands_in_backticks_stay_code_and_the_prose_is_escaped() -> None:
+    from advisor.render.markdown import md_prose
+
+    text = "Reset it (`sudo nvidia-smi -r -i 0`) or <b>reboot</b> | then `nvidia-smi -q`."
+    assert md_prose(text) == (
+        "Reset it (`sudo nvidia-smi -r -i 0`) or &lt;b&gt;reboot&lt;/b&gt; \\| then `nvidia-smi -q`."
+    )
 
 
 def test_bench_and_recommendations_sections() -> None:

@@ -383,3 +383,23 @@ def missing_note(m: Machine) -> str | None:
     if not m.gpus_known:
         parts.append("the source says nothing about GPUs")
     return "; ".join(parts) or None
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def prose_segments(text: str) -> list[tuple[str, bool]]:
+    """Split a detail/fix sentence into (text, is_code) parts at its `backtick` spans.
+
+    Rules write commands inside backticks; renderers show those as code and the rest as escaped prose.
+    """
+    parts: list[tuple[str, bool]] = []
+    pos = 0
+    for m in _CODE_SPAN.finditer(text):
+        if m.start() > pos:
+            parts.append((text[pos : m.start()], False))
+        parts.append((m.group(1), True))
+        pos = m.end()
+    if pos < len(text):
+        parts.append((text[pos:], False))
+    return parts

@@ -58,6 +58,11 @@ def page(title: str, body: str) -> str:
     )
 
 
+def _prose(text: str) -> str:
+    """Escaped text whose `backtick` spans (commands) become <code>."""
+    return "".join(f"<code>{e(t)}</code>" if code else e(t) for t, code in common.prose_segments(text))
+
+
 def render_html(report: Report) -> str:
     """The whole report as one HTML document."""
     parts = [f"<h1>{e(common.report_title(report))}</h1>"]
@@ -110,11 +115,11 @@ def _findings(report: Report) -> list[str]:
     for severity, findings in groups:
         out.append(f"<h3>{e(common.SEVERITY_HEADINGS[severity])} ({len(findings)})</h3>")
         for f in findings:
-            fix = f'<div class="fix">Fix: <code>{e(f.fix)}</code></div>' if f.fix else ""
+            fix = f'<div class="fix">Fix: {_prose(f.fix)}</div>' if f.fix else ""
             out.append(
                 f'<div class="finding {e(f.severity)}"><div><b>{e(f.title)}</b></div>'
                 f'<div class="meta">{e(f.code)} · {e(common.finding_subject(f))}</div>'
-                f'<div class="detail">{e(f.detail)}</div>{fix}</div>'
+                f'<div class="detail">{_prose(f.detail)}</div>{fix}</div>'
             )
     return out
 

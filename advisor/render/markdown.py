@@ -27,6 +27,11 @@ def md_escape(text: str) -> str:
     return " ".join(text.splitlines()) if ("\n" in text or "\r" in text) else text
 
 
+def md_prose(text: str) -> str:
+    """Escaped prose whose `backtick` spans (commands in a fix) stay code spans."""
+    return "".join(md_code(t) if code else md_escape(t) for t, code in common.prose_segments(text))
+
+
 def md_code(text: str) -> str:
     """An inline code span (outside tables) that survives backticks and newlines in ``text``."""
     one_line = " ".join(text.splitlines())
@@ -91,9 +96,9 @@ def _findings(report: Report) -> list[str]:
         items = []
         for f in findings:
             item = f"- **{md_escape(f.title)}** ({md_code(f.code)}, {common.finding_subject(f)})"
-            item += f"  \n  {md_escape(f.detail)}"
+            item += f"  \n  {md_prose(f.detail)}"
             if f.fix:
-                item += f"  \n  Fix: {md_code(f.fix)}"
+                item += f"  \n  Fix: {md_prose(f.fix)}"
             items.append(item)
         out.append("\n".join(items))
     return out
@@ -106,8 +111,8 @@ def _recommendations(report: Report) -> list[str]:
     lines = []
     for g in groups:
         for r in g.items:
-            value = md_code(r.value) if r.topic == "install" else md_escape(r.value)
-            lines.append(f"- {g.subject} · **{md_escape(r.topic)}**: {value} — {md_escape(r.reason)}")
+            value = md_code(r.value) if r.topic == "install" else md_prose(r.value)
+            lines.append(f"- {g.subject} · **{md_escape(r.topic)}**: {value} — {md_prose(r.reason)}")
     return ["## What this machine is good for", "\n".join(lines)]
 
 
