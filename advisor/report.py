@@ -45,7 +45,9 @@ BenchDtype = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: a validator is built on first use, so a command that never builds one of these
+    # records (`advisor recommend` never builds a Machine) does not pay for it at start-up.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Finding(_Record):

@@ -64,6 +64,10 @@ def _root(
 
 def main() -> None:
     """Console entry point: AdvisorError → one clear line on stderr, exit 2 (traceback with --debug)."""
+    # advisor uses no pydantic plugin, and looking for them scans every installed distribution's entry
+    # points on the first model build (milliseconds per command, more in a big environment). Set here,
+    # in the CLI process only, never on library import; a value the user set wins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         # standalone_mode=False: click returns typer.Exit's code instead of exiting, and lets our
         # AdvisorError through so it becomes one line instead of a traceback.

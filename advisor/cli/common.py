@@ -31,7 +31,8 @@ def console(stderr: bool = False) -> Console:
     """A rich console that honours NO_COLOR and plain pipes."""
     from rich.console import Console
 
-    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False)
+    # emoji=False: a GPU or host name containing ":name:" must print as written.
+    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False, emoji=False)
 
 
 def get_knowledge(catalog_dir: Path | None) -> Knowledge:

@@ -14,7 +14,9 @@ from advisor.units import parse_cc
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built only when a catalog is validated, not when a cached one is
+    # unpickled (advisor.knowledge.validated_cache).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Throughput(_Strict):

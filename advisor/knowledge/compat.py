@@ -38,7 +38,9 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built only when a catalog is validated, not when a cached one is
+    # unpickled (advisor.knowledge.validated_cache).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     status: Status = "secondary"  # compat.md's V / S / unverified
     source: str = Field(min_length=1)
@@ -62,7 +64,7 @@ def _check_cc(v: str) -> str:
 class Table(BaseModel, Generic[T]):
     """One knowledge table: when it was last reviewed, where it comes from, and its entries."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     reviewed: str  # "YYYY-MM-DD"
     source: str = Field(min_length=1)
@@ -194,10 +196,26 @@ class DriverGpuSupport(_Entry):
     _c = field_validator("cc_min", "cc_max")(_check_cc)
 
 
+# Parametrised here, at module level, so pydantic registers each one in this module (as ``Table[Feature]``
+# ...) and a validated CompatTables can be pickled (advisor.knowledge.validated_cache).
+_TABLE_TYPES = (
+    Table[Feature],
+    Table[ToolkitDriver],
+    Table[CudaFamily],
+    Table[DriverBranch],
+    Table[NvccTargets],
+    Table[CcIsland],
+    Table[DriverGpuSupport],
+    Table[TorchRelease],
+    Table[TorchIndex],
+    Table[TorchArchList],
+)
+
+
 class CompatTables(BaseModel):
     """Every compat table, merged from catalog/compat/*.yaml (user files first)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     features: Table[Feature]
     cuda_toolkit_drivers: Table[ToolkitDriver]

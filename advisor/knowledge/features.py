@@ -20,7 +20,9 @@ FeatureId = str  # kebab-case: "bf16", "tf32", "fp8", "flash-attention-2", "torc
 class Feature(BaseModel):
     """A feature gated by compute capability: supported on ``min_cc`` ≤ CC ≤ ``max_cc``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built only when a catalog is validated, not when a cached one is
+    # unpickled (advisor.knowledge.validated_cache).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: FeatureId = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str  # for people: "FlashAttention-2 (flash-attn 2.x)"

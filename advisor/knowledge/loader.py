@@ -57,25 +57,37 @@ def load_knowledge(extra_dir: Path | str | None = None) -> Knowledge:
 
 def load_catalog_cards(extra_dir: Path | str | None = None) -> tuple[Card, ...]:
     """Only the cards (shipped + ``extra_dir``): what ``advisor catalog`` needs, without compat and models."""
+    from advisor.knowledge.validated_cache import load_or_build
+
     dirs = catalog_dirs(extra_dir)
-    key = ("cards", *(_fingerprint(d) for d in dirs))
+    fingerprints = tuple(_fingerprint(d) for d in dirs)
+    key = ("cards", *fingerprints)
     cached = _CACHE.get(key)
     if cached is None:
-        cached = _CACHE[key] = load_cards(dirs)
+        cached = _CACHE[key] = load_or_build("cards", dirs, fingerprints, lambda: load_cards(dirs), tuple)
     return cached
 
 
 def load_catalog_dirs(dirs: Sequence[Path]) -> Knowledge:
-    """Load catalog directories in order: the first is the base, each later one extends/overrides it."""
-    key = tuple(_fingerprint(d) for d in dirs)
-    cached = _CACHE.get(key)
+    """Load catalog directories in order: the first is the base, each later one extends/overrides it.
+
+    Cached in this process and on disk (advisor.knowledge.validated_cache), both keyed on every file's
+    size and mtime.
+    """
+    from advisor.knowledge.base import Knowledge
+    from advisor.knowledge.validated_cache import load_or_build
+
+    fingerprints = tuple(_fingerprint(d) for d in dirs)
+    cached = _CACHE.get(fingerprints)
     if cached is None:
-        cached = _CACHE[key] = _load_uncached(dirs)
+        cached = _CACHE[fingerprints] = load_or_build(
+            "knowledge", dirs, fingerprints, lambda: _load_uncached(dirs), Knowledge
+        )
     return cached
 
 
 def clear_cache() -> None:
-    """Forget every catalog loaded in this process (the on-disk parse cache is checked by mtime anyway)."""
+    """Forget every catalog loaded in this process (the on-disk caches are checked by mtime anyway)."""
     _CACHE.clear()
 
 

@@ -17,7 +17,9 @@ ModelKind = Literal["decoder", "encoder", "vision", "diffusion"]
 class ModelPreset(BaseModel):
     """A model the recommender knows by name (``--model llama-3-8b``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built only when a catalog is validated, not when a cached one is
+    # unpickled (advisor.knowledge.validated_cache).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
     name: str

@@ -23,14 +23,20 @@ FORMAT = 1
 _NAME = f"catalog-parsed-v{FORMAT}.json"
 
 
-def cache_path() -> Path | None:
-    """Where the cache lives, or None when it is turned off."""
+def cache_dir() -> Path | None:
+    """The folder of advisor's caches (this one and validated_cache's), or None when caching is off."""
     if os.environ.get("ADVISOR_NO_CACHE"):
         return None
     if os.environ.get("ADVISOR_CACHE_DIR"):
-        return Path(os.environ["ADVISOR_CACHE_DIR"]) / _NAME
+        return Path(os.environ["ADVISOR_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "advisor" / _NAME
+    return Path(base) / "advisor"
+
+
+def cache_path() -> Path | None:
+    """Where the cache lives, or None when it is turned off."""
+    folder = cache_dir()
+    return None if folder is None else folder / _NAME
 
 
 class ParseCache:
