@@ -71,6 +71,10 @@ _ARCHES = {"x86_64", "amd64", "aarch64", "arm64", "ppc64le", "s390x", "i686", "a
 _PLATFORM_LINUX = re.compile(r"^Linux-(.+?)-(x86_64|aarch64|arm64|ppc64le|s390x|i686|armv7l)(?:-with-.*)?$")
 _CUDNN_FILE = re.compile(r"(?:libcudnn\.so\.|cudnn64_|libcudnn\.)(\d+(?:\.\d+){0,2})")
 _CUDA_TAG = re.compile(r"\+cu(\d{2,3})\b")
+# `pip list` ("torch    2.6.0+cu124") or `pip freeze` ("torch==2.6.0+cu124"), pasted without collect_env.
+_PIP_TORCH = re.compile(r"^\s*torch(?:==|\s+)(\d+\.\d+[\w.+]*)\s*$")
+# NVIDIA driver versions: 384.130, 550.54.15, 566.36 (Windows). Anything shorter is a cut line.
+_DRIVER = re.compile(r"^\d{3}\.\d{2,3}(?:\.\d{2,3})?$")
 _VISIBLE = re.compile(r"^\s*CUDA_VISIBLE_DEVICES=(\S*)\s*$")
 _MULTIPLIER = re.compile(r"^(?:(\d{1,3})\s*[x×]\s+)?(.*?)(?:\s*\(x\s*(\d{1,3})\))?$")
 
@@ -78,7 +82,8 @@ _MULTIPLIER = re.compile(r"^(?:(\d{1,3})\s*[x×]\s+)?(.*?)(?:\s*\(x\s*(\d{1,3})\
 _CANDIDATE = re.compile(
     r"^[ \t]*(?=[A-Za-z\[])(?:(?i:"  # the lookahead fails XML/table lines fast (10x on big pastes)
     + "|".join(re.escape(k) for k in sorted({*_KEYS, *_LSCPU} - _WINDOWS_ONLY, key=len, reverse=True))
-    + r")[ \t]*[:：=]|PyTorch version|\[(?:pip3?|conda)\]|CUDA_VISIBLE_DEVICES=|CPU:[ \t]*$|CPU Info[ \t]*$)",
+    + r")[ \t]*[:：=]|PyTorch version|\[(?:pip3?|conda)\]|CUDA_VISIBLE_DEVICES=|CPU:[ \t]*$|CPU Info[ \t]*$"
+    r"|torch(?:==|[ \t]+)\d)",
     re.MULTILINE,
 )
 _MAX_HITS = 20_000  # one collect_env is a few hundred lines; a paste repeating it says nothing new
@@ -106,6 +111,11 @@ def scan(lines: list[str], mask: bytearray) -> Partial | None:
             continue
         if m := _PACKAGE.match(s):
             packages.setdefault(m[2].lower(), m[3])
+            strong = True
+            position = i if position is None else position
+            continue
+        if m := _PIP_TORCH.match(s):
+            packages.setdefault("torch", m[1])
             strong = True
             position = i if position is None else position
             continue
@@ -185,6 +195,8 @@ def _machine(
     torch = _torch(facts, packages, cudnn_files)
     host = _host(facts, cpu, torch.version, visible)
     driver_version = v.clean(facts.get("driver"))
+    if driver_version is not None and not _DRIVER.match(driver_version):
+        driver_version = None  # a paste cut mid-line ("550.1", "5") would read as an ancient driver
     driver = DriverInfo(version=driver_version, nvml_ok=True if driver_version else None)
     gpus = _gpus(gpu_lines)
     return Machine(

@@ -23,7 +23,9 @@ _M = TypeVar("_M", bound=BaseModel)
 def merge(partials: list[Partial], problems: list[str] | None = None) -> Machine:
     """One Machine from every part; ``problems`` (unreadable parts) are recorded in ``missing``."""
     ordered = sorted(partials, key=lambda p: (_PRIORITY.get(p.kind, 9), p.position))
-    host = _fill_all([p.machine.host for p in ordered])
+    # collect_env describes the host; an nvidia-smi table only hints at it (its WDDM column says
+    # Windows, which under WSL is the host of the Linux the wheels are for).
+    host = _fill_all([p.machine.host for p in sorted(ordered, key=lambda p: p.kind != "collect_env")])
     torch = _fill_all([p.machine.torch for p in ordered])
     messages: list[str] = []
     for p in ordered:

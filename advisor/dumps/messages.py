@@ -56,8 +56,15 @@ _NVML_TEXTS = (
     "NVRM version:",
     "modprobe: FATAL: Module nvidia",
     "Unable to determine the device handle for GPU",
+    "fallen off the bus",
 )
-_TRIGGER = re.compile("|".join(re.escape(t) for t in _TORCH_TEXTS + _NVML_TEXTS + ("NVIDIA Corporation",)))
+_TRIGGER = re.compile(
+    "|".join(re.escape(t) for t in _TORCH_TEXTS + _NVML_TEXTS + ("NVIDIA Corporation", "['sm_", '["sm_'))
+)
+# The printed value of torch.cuda.get_arch_list(): "['sm_50', 'sm_60', ..., 'sm_90']" alone on its line.
+_ARCH_PY_LIST = re.compile(
+    r"""^\[\s*(['"])(?:sm|compute)_\d+[a-z]?\1(?:\s*,\s*(['"])(?:sm|compute)_\d+[a-z]?\2){0,40}\s*\]$"""
+)
 _SMI_L = re.compile(r"^[ \t]*GPU[ \t]+\d{1,4}:[ \t]+\S[^\n]*$", re.MULTILINE)
 
 _ARCH_LIST = re.compile(r"supports CUDA capabilities\s+((?:(?:sm|compute)_\d+[a-z]?[\s.]*)+)")
@@ -73,11 +80,19 @@ _NVML_FAIL = re.compile(r"Failed to initialize NVML:\s*(.+?)\s*$")
 _NVML_LIB = re.compile(r"NVML library version:\s*(\d[\w.]*)")
 _NVRM = re.compile(r"NVRM version:.*?Kernel Module(?:\s+for\s+\S+)?\s+(\d+\.\d+(?:\.\d+)?)")
 _LOST = re.compile(r"Unable to determine the device handle for GPU\s*([0-9A-Fa-f:.]+):\s*(.+?)\s*$")
+# Kernel log (dmesg): "NVRM: Xid (PCI:0000:db:00): 79, ..., GPU has fallen off the bus." and
+# "NVRM: GPU 0000:db:00.0: GPU has fallen off the bus." The GPU is gone until a reboot.
+_OFF_BUS = re.compile(
+    r"(?:PCI:|GPU\s+)((?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?)\)?:"
+    r".*fallen off the bus"
+)
 _LSPCI = re.compile(
     r"^\s*((?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s+"
-    r"(?:VGA compatible controller|3D controller|Display controller)(?:\s*\[([0-9a-fA-F]{4})\])?:\s*"
+    r"(?P<kind>VGA compatible controller|3D controller|Display controller)(?:\s*\[([0-9a-fA-F]{4})\])?:\s*"
     r"NVIDIA Corporation\b(.*)$"
 )
+# PCI class codes of the controller names plain `lspci` prints (no -nn): display controllers, base 03h.
+_CLASS_NAMES = {"VGA compatible controller": 0x0300, "3D controller": 0x0302, "Display controller": 0x0380}
 _LSPCI_IDS = re.compile(r"\[10de:([0-9a-fA-F]{4})\]")
 _LSPCI_DEVICE = re.compile(r"\bDevice ([0-9a-fA-F]{4})\b")
 _SMI_L_LINE = re.compile(r"^\s*GPU\s+(\d{1,4}):\s+(.+?)(?:\s+\(UUID:\s*([^)]*)\))?\s*$")
@@ -116,9 +131,10 @@ def _nvml(hits: list[int], lines: list[str]) -> Partial | None:
         if "No devices were found" in s:
             no_devices = True
         if m := _LOST.search(s):
-            lost.append(
-                GPU(index=len(lost), pci_bus_id=v.bus_id(m[1]), lost="lost" in m[2].lower(), error=m[2])
-            )
+            lost.append(GPU(index=len(lost), pci_bus_id=v.bus_id(m[1]), lost=_unreachable(m[2]), error=m[2]))
+        bus = _off_bus(s)
+        if bus is not None and all(g.pci_bus_id != bus for g in lost):
+            lost.append(GPU(index=len(lost), pci_bus_id=bus, lost=True, error="GPU has fallen off the bus"))
         if device := _pci_device(s, lines, i):
             devices.append(device)
         if position is None and len(driver) + len(devices) + len(lost) + no_devices > before:
@@ -136,14 +152,30 @@ def _nvml(hits: list[int], lines: list[str]) -> Partial | None:
     return Partial("nvidia-smi", position, machine, match="bus")
 
 
+def _off_bus(s: str) -> str | None:
+    """The PCI bus id of a kernel-log line saying a GPU fell off the bus (Xid 79), else None."""
+    m = _OFF_BUS.search(s)
+    if m is None:
+        return None
+    return v.bus_id(m[1] if "." in m[1] else m[1] + ".0")  # Xid lines omit the PCI function
+
+
+def _unreachable(error: str) -> bool:
+    """NVML could not get a handle for a GPU on the bus: lost, or in a state only a reset clears.
+
+    "GPU is lost" is Xid 79 (fallen off the bus); "Unknown Error" and "GPU requires reset" are what
+    the same state prints on other drivers. A permission error (a container's device cgroup) is not.
+    """
+    low = error.lower()
+    return any(t in low for t in ("lost", "unknown error", "requires reset", "reset required"))
+
+
 def _pci_device(s: str, lines: list[str], i: int) -> PciDevice | None:
     m = _LSPCI.match(s)
     if m is None:
         return None
-    rest = m[3]
-    ids = _LSPCI_IDS.search(rest) or _LSPCI_DEVICE.search(rest)
-    if ids is None:
-        return None  # PciDevice needs the device id; plain `lspci` names the model only
+    rest = m[4]
+    ids = _LSPCI_IDS.search(rest) or _LSPCI_DEVICE.search(rest)  # plain `lspci` names the model only
     address = m[1].lower() if m[1].count(":") == 2 else f"0000:{m[1].lower()}"
     driver = None
     for follow in lines[i + 1 : i + 6]:  # `lspci -k`: "Kernel driver in use: nvidia"
@@ -155,8 +187,8 @@ def _pci_device(s: str, lines: list[str], i: int) -> PciDevice | None:
     return PciDevice(
         address=address,
         vendor_id=0x10DE,
-        device_id=int(ids[1], 16),
-        class_code=int(m[2], 16) if m[2] else None,
+        device_id=int(ids[1], 16) if ids else None,
+        class_code=int(m[3], 16) if m[3] else _CLASS_NAMES.get(m["kind"]),
         driver=driver,
     )
 
@@ -169,6 +201,10 @@ def _torch(hits: list[int], lines: list[str]) -> Partial | None:
     position: int | None = None
     for i in hits:
         s = lines[i].strip()[:_MAX_LINE]
+        if _ARCH_PY_LIST.match(s):
+            position = i if position is None else position
+            fields["arch_list"] = _ARCH.findall(s)
+            continue
         if not any(t in s for t in _TORCH_TEXTS):
             continue
         position = i if position is None else position

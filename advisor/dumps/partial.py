@@ -47,5 +47,6 @@ class Partial:
             or m.torch.version
             or m.torch.installed is not None
             or m.torch.init_messages
+            or m.torch.arch_list
             or m.host.os
         )

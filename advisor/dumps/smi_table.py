@@ -13,7 +13,7 @@ from typing import Any
 
 from advisor.dumps import values as v
 from advisor.dumps.partial import MAX_GPUS, Partial
-from advisor.machine import GPU, DriverInfo, GPUProcess, Machine, MigInstance
+from advisor.machine import GPU, DriverInfo, GPUProcess, HostInfo, Machine, MigInstance
 
 KIND = "nvidia-smi"
 
@@ -97,8 +97,10 @@ def parse_table(lines: list[str], position: int) -> Partial:
         elif row == 3:
             current["mig_enabled"] = v.flag(cells[2])
 
+    windows = any([f.pop("windows", False) for f in gpus.values()])  # a list: pop from every GPU
     machine = Machine(
         source=KIND,
+        host=HostInfo(os="Windows") if windows else HostInfo(),
         driver=driver,
         gpus=[_build(f, processes, mig) for _, f in sorted(gpus.items())],
         gpus_known=bool(gpus),  # a header without rows is a cut-off table, not an empty one
@@ -126,6 +128,7 @@ def _first_row(cells: list[str]) -> dict[str, Any] | None:
         return None
     persistence = left[3] if left.re is _ROW1_LEFT else None
     fields: dict[str, Any] = {
+        "windows": persistence in {"WDDM", "TCC"},  # the driver-model column exists only on Windows
         "index": int(left[1]),
         "name": v.clean(left[2]),
         "pci_bus_id": v.bus_id(mid[1]),
@@ -144,6 +147,10 @@ def _first_row(cells: list[str]) -> dict[str, Any] | None:
 def _second_row(cells: list[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if m := _ROW2_LEFT.match(cells[0]):
+        if "ERR!" in (m[2], m[4]):
+            # Temperature and power come from the GPU itself: ERR! there means NVML cannot reach it
+            # (after an Xid, "GPU requires reset"). A lone ERR! fan reading is a missing fan sensor.
+            fields.update(lost=True, error="nvidia-smi printed ERR! for the GPU's temperature/power")
         fields.update(
             temperature_c=v.number(m[2]),
             performance_state=v.clean(m[3]),

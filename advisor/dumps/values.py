@@ -32,6 +32,7 @@ _PLACEHOLDERS = frozenset(
         "err!",
         "not available",
         "no data",
+        "no cuda",  # collect_env on macOS prints it for every CUDA field (GPU list, driver, cuDNN)
     }
 )
 

@@ -451,11 +451,14 @@ def _family(compat: CompatTables, major: int) -> CudaFamily | None:
     return next((f for f in compat.cuda_families.entries if f.major == major), None)
 
 
-def min_driver_for(compat: CompatTables, cuda: str | Version, os: OS) -> DriverRequirement | None:
+def min_driver_for(
+    compat: CompatTables, cuda: str | Version, os: OS, *, minor_compat: bool = True
+) -> DriverRequirement | None:
     """Lowest driver for an app built with ``cuda`` on ``os``, honouring minor-version compatibility.
 
     The toolkit's GA driver always works; for CUDA 11+ the family floor (e.g. 525.60.13 for 12.x
-    on Linux) also works, so the requirement is the lower of the two. None when unknown.
+    on Linux) also works, so the requirement is the lower of the two. ``minor_compat=False`` asks
+    for the toolkit's own driver only (when the family floor is evidently not enough). None when unknown.
     """
     want = cuda if isinstance(cuda, Version) else parse_version(cuda)
     if want is None:
@@ -478,7 +481,7 @@ def min_driver_for(compat: CompatTables, cuda: str | Version, os: OS) -> DriverR
         )
     fam = _family(compat, want.major)
     floor = None if fam is None else (fam.linux_floor if os == "linux" else fam.windows_floor)
-    if fam is not None and fam.minor_compat and floor is not None:
+    if minor_compat and fam is not None and fam.minor_compat and floor is not None:
         drv = Version(floor)
         if best is None or drv < best.driver:
             text = f"≥ {floor} (CUDA {want.major}.x minor-version compatibility)"

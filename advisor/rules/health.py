@@ -93,11 +93,14 @@ def _hangs(machine: Machine) -> list[Finding]:
 
 def _lost(gpu: GPU) -> Finding:
     why = f" NVML said: {gpu.error}." if gpu.error else ""
+    if gpu.pci_bus_id:
+        why = f" PCI bus id {gpu.pci_bus_id}." + why
     return Finding(
         code="gpu-hang",
         severity="error",
         gpu=gpu.index,
-        title=f"{_label(gpu)} is lost: it does not answer the driver",
+        title=f"{_label(gpu) if gpu.name or not gpu.pci_bus_id else 'GPU at ' + gpu.pci_bus_id} is lost: "
+        "it does not answer the driver",
         detail=f"NVML reports the GPU as lost or inaccessible (fallen off the bus, Xid 79 class).{why}",
         fix=(
             "Drain the node, check `sudo dmesg -T | grep -i xid`, then reboot; if it recurs, reseat the GPU, "

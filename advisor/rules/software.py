@@ -31,6 +31,7 @@ from advisor.rules.software_facts import (
     install_hint,
     install_recommendation,
     looks_amd,
+    name_candidates,
     nvidia_pci,
     versions_differ,
 )
@@ -119,13 +120,19 @@ def _driver_state(f: Facts) -> list[Finding]:
     if (
         not f.machine.gpus
         and not bus_has_none
+        and not f.machine.torch.cuda_available  # CUDA initialised: some driver works
         and (smi_says_no_driver or torch_says_no_driver or no_nvml or unbound)
     ):
         facts = []
         if drv.nvml_error:
             facts.append(f"nvidia-smi/NVML: {drv.nvml_error.strip().rstrip('.')}")
+        if drv.nvml_ok and f.machine.gpus_known and pci:
+            facts.append(
+                "NVML answered but found no GPU (nvidia-smi: No devices were found) although the PCI "
+                "bus shows one, so the driver could not bring it up (`sudo dmesg | grep NVRM` says why)"
+            )
         if unbound:
-            bound = ", ".join(f"{d.address} ({d.driver or 'no driver'})" for d in unbound)
+            bound = ", ".join(f"{d.address} ({d.driver or 'no kernel driver shown'})" for d in unbound)
             facts.append(f"NVIDIA PCI devices without the nvidia driver: {bound}")
         if "found no nvidia driver" in texts:
             facts.append("torch: Found no NVIDIA driver on your system")
@@ -181,6 +188,35 @@ def _unknown_gpus(f: Facts) -> list[Finding]:
         pci = f" (PCI device 0x{first.pci_device_id:04x})" if first.pci_device_id is not None else ""
         verb = "reports" if len(gpus) == 1 else "report"
         which = f"GPU {first.index}" if len(gpus) == 1 else f"GPUs {', '.join(str(g.index) for g in gpus)}"
+        skus = name_candidates(name, f.cards)
+        if name.rstrip().endswith(("...", "…")):
+            out.append(
+                Finding(
+                    code="unknown-gpu",
+                    severity="info",
+                    gpu=first.index if len(gpus) == 1 else None,
+                    title=f"{name}: nvidia-smi cut the GPU name",
+                    detail=f"{which} {verb} the name {name!r}, cut short by the nvidia-smi table, so the "
+                    "card (and, unless the source gives it, its compute capability) cannot be identified.",
+                    fix="Paste `nvidia-smi -L` or `nvidia-smi -q`, which print the full name.",
+                )
+            )
+            continue
+        if len(skus) > 1:
+            # Several SKUs share the name and the source gives no memory size to pick one.
+            out.append(
+                Finding(
+                    code="unknown-gpu",
+                    severity="info",
+                    gpu=first.index if len(gpus) == 1 else None,
+                    title=f"{name}: which catalog SKU is ambiguous",
+                    detail=f"{which} {verb} the name {name!r}, which {len(skus)} catalog cards share "
+                    f"({', '.join(c.name for c in skus)}); the source gives no memory size to tell them "
+                    "apart, so per-card peak figures are not used.",
+                    fix="Paste `nvidia-smi -q` (or the nvidia-smi table), which shows the memory size.",
+                )
+            )
+            continue
         out.append(
             Finding(
                 code="unknown-gpu",
@@ -311,8 +347,14 @@ def _torch(f: Facts) -> list[Finding]:
                 fix=install_hint(f),
             )
         ]
-    if f.build is None and t.cuda_version is None and t.hip_version is None:
-        return []
+    if (
+        f.build is None
+        and t.cuda_version is None
+        and t.hip_version is None
+        and not t.arch_list
+        and not f.messages.strip()
+    ):
+        return []  # no torch facts at all (torch's own output still counts: it names the failure)
     if t.hip_version or (f.build is not None and f.build.kind == "rocm"):
         return _rocm(f)
     cpu = _cpu_only(f)
@@ -324,16 +366,27 @@ def _torch(f: Facts) -> list[Finding]:
 def _rocm(f: Facts) -> list[Finding]:
     amd = [g for g in f.machine.gpus if g.vendor == "amd" or looks_amd(g.name)]
     # A ROCm build that initialised its GPUs is looking at AMD GPUs, whatever the listing says.
-    if not f.gpus or amd or f.machine.torch.cuda_available:
+    if amd or f.machine.torch.cuda_available:
+        return []
+    drv = f.machine.driver
+    # collect_env lists GPUs through torch for ROCm builds ("Could not collect" without an AMD GPU),
+    # but reads the driver version from nvidia-smi's banner, which NVML prints only with a GPU present.
+    implied = not f.machine.gpus_known and drv.version is not None and drv.nvml_ok is not False
+    if not f.gpus and not implied:
         return []
     t = f.machine.torch
+    gpus = (
+        ", ".join(g.who for g in f.gpus)
+        if f.gpus
+        else f"the GPU list was not shown, but NVIDIA driver {drv.version} answered nvidia-smi"
+    )
     return [
         Finding(
             code="rocm-build-on-nvidia",
             severity="error",
             title="A ROCm (AMD) build of PyTorch is installed on an NVIDIA machine",
             detail=f"torch {t.version or '?'} is built for ROCm (HIP {t.hip_version or 'from the tag'}); it "
-            f"cannot use the NVIDIA GPUs here ({', '.join(g.who for g in f.gpus)}).",
+            f"cannot use the NVIDIA GPUs here ({gpus}).",
             fix="pip uninstall -y torch && " + install_hint(f),
         )
     ]
@@ -351,7 +404,10 @@ def _cpu_only(f: Facts) -> list[Finding]:
         seen.append(f"the version {b.text} carries the +cpu tag")
     elif b is not None and b.kind == "untagged" and f.platform in ("windows", "macos"):
         seen.append(f"torch {b.text} is untagged, and untagged PyPI wheels on {f.platform} are CPU-only")
-    if t.cuda_version is None:
+    said = "torch not compiled with cuda enabled" in f.messages.lower()
+    if said:
+        seen.append('torch raised "Torch not compiled with CUDA enabled"')
+    if t.cuda_version is None and not (said and t.version is None):
         seen.append(
             "torch.version.cuda is None"
             if f.machine.source == "live"
@@ -427,14 +483,49 @@ def _driver_too_old(f: Facts) -> list[Finding]:
         if verdict
         else (cx.min_driver_for(f.compat, cuda, f.os or "linux") if cuda else None)
     )
+    have = cx.parse_version(drv.version)
+    # torch says "too old" although the driver meets the family floor: minor-version compatibility
+    # did not carry this build, so only the toolkit's own driver (or a build of the driver's CUDA) will.
+    floor_failed = bool(seen or forward_804) and req is not None and have is not None and have >= req.driver
+    if floor_failed and cuda:
+        req = cx.min_driver_for(f.compat, cuda, f.os or "linux", minor_compat=False)
+        if req is not None and have is not None and have >= req.driver:
+            req = None  # the tables cannot say which driver this build needs
+    max_cuda = verdict.max_cuda.cuda if verdict is not None and verdict.max_cuda is not None else None
     fixes = []
-    if req is not None:
+    # A GPU whose last driver branch is below the one this build needs (Kepler: R470) closes that path.
+    stranded = [
+        (g, e)
+        for g in f.gpus
+        if req is not None and g.cc and (e := cx.driver_drops_gpu(f.compat, g.cc, req.driver_text))
+    ]
+    if req is not None and stranded:
+        g, e = stranded[0]
+        fixes.append(
+            f"No driver {req.text} drives {g.name or 'this GPU'} ({e.architecture}: the last branch is "
+            f"R{e.last_branch}, {e.status} in the tables), so upgrading the driver is no way out;"
+        )
+    elif req is not None:
         fixes.append(
             f"Upgrade the NVIDIA driver to {req.text}, R{req.driver.major} or newer, for this torch;"
         )
     advice = f.advice()
-    if advice.choice is not None:
-        fixes.append(f"or keep the driver and install a build it runs: {advice.choice.pip}")
+    choice = advice.choice
+    if choice is not None and floor_failed and (max_cuda is None or choice.cuda > max_cuda):
+        choice = None  # it would lean on the same minor-version compatibility that just failed
+    if req is None:
+        fixes.append(
+            "Upgrade the NVIDIA driver (on the host, for a container) to one whose CUDA version is at "
+            "least the build's;"
+        )
+    if choice is not None:
+        lead = "keep" if stranded else "or keep"
+        fixes.append(f"{lead} the driver and install a build it runs: {choice.pip}")
+    elif floor_failed and max_cuda is not None:
+        fixes.append(
+            f"or keep the driver and install a build for CUDA {max_cuda} or older (a "
+            f"+{cx.cuda_variant(str(max_cuda))} or older wheel), which needs no compatibility layer"
+        )
     elif advice.newest is not None and advice.newest.requirement is not None:
         fixes.append(
             f"the newest build for these GPUs needs a driver {advice.newest.requirement.text}: "
@@ -446,9 +537,9 @@ def _driver_too_old(f: Facts) -> list[Finding]:
         Finding(
             code="driver-too-old",
             severity="error",
-            title=f"The NVIDIA driver is too old for torch {t.version or ''} (CUDA {cuda or '?'})".replace(
-                "  ", " "
-            ),
+            title=f"The NVIDIA driver is too old for torch {t.version} (CUDA {cuda or '?'})"
+            if t.version
+            else "The NVIDIA driver is too old for the CUDA build in use",
             detail=detail,
             fix=" ".join(fixes) or "Upgrade the NVIDIA driver to the newest branch for this GPU.",
         )
@@ -509,7 +600,7 @@ def _arch_sources(f: Facts) -> list[_ArchSource]:
 
 def _arch_not_in_build(f: Facts) -> list[Finding]:
     sources = _arch_sources(f)
-    version = f.machine.torch.version or "?"
+    version = f.machine.torch.version or "(version not shown)"
     out: list[Finding] = []
     for gpu in f.gpus:
         if gpu.cc is None or not sources:
@@ -538,7 +629,7 @@ def _arch_not_in_build(f: Facts) -> list[Finding]:
 
 def _message_evidence(f: Facts, covered: bool) -> list[Finding]:
     """torch's own texts when the arch lists did not decide: the ≤2.7 "too old" warning, "no kernel image"."""
-    version = f.machine.torch.version or "?"
+    version = f.machine.torch.version or "(version not shown)"
     out = []
     for m in TOO_OLD_GPU_RE.finditer(f.messages):
         out.append(

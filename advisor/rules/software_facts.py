@@ -8,11 +8,12 @@ compat tables' best build into the exact command a finding's fix or a recommenda
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from advisor.knowledge import compat as cx
-from advisor.knowledge.match import match_gpu
+from advisor.knowledge.match import match_gpu, name_tokens
 from advisor.machine import Machine, PciDevice
 from advisor.report import Recommendation
 from advisor.units import format_cc, parse_cc
@@ -189,6 +190,8 @@ def nvidia_gpus(machine: Machine, knowledge: Knowledge, messages: str) -> list[G
         )
         if cc is None and len(machine.gpus) == len(torch_cc):
             cc = parse_cc(torch_cc.get(gpu.index))
+        if cc is None and card is None:
+            cc = shared_cc(gpu.name, knowledge.cards)
         out.append(Gpu(gpu.index, gpu.name, cc, card))
     if not machine.gpus and machine.torch.devices:
         # No NVML/nvidia-smi view (a torch-only probe, Jetson): torch's devices are the GPUs.
@@ -197,6 +200,28 @@ def nvidia_gpus(machine: Machine, knowledge: Knowledge, messages: str) -> list[G
                 continue
             out.append(Gpu(dev.index, dev.name, parse_cc(dev.compute_capability), None))
     return out
+
+
+def name_candidates(name: str | None, cards: Sequence[Card]) -> list[Card]:
+    """The NVIDIA catalog cards whose names equal this one (several SKUs share a name: RTX 3060
+    8 GB and 12 GB); none for an empty name or one nvidia-smi cut ("NVIDIA GeForce ...")."""
+    if not name or not name.strip() or name.rstrip().endswith(("...", "…")):
+        return []
+    tokens = name_tokens(name)
+    if not tokens:
+        return []
+    return [
+        c
+        for c in cards
+        if c.vendor == "nvidia" and any(name_tokens(n) == tokens for n in (c.name, *c.nvml_names))
+    ]
+
+
+def shared_cc(name: str | None, cards: Sequence[Card]) -> cx.CC | None:
+    """The compute capability every catalog SKU of this name shares: a name without the memory size
+    matches no single card, yet its CC is not in doubt."""
+    ccs = {c.cc for c in name_candidates(name, cards)}
+    return ccs.pop() if len(ccs) == 1 else None
 
 
 # ---------------------------------------------------------------- install advice
