@@ -22,6 +22,23 @@ ThrottleReason = Literal[
     "display_clock_setting",
 ]
 
+# The SIMD extensions worth reporting in HostInfo.cpu_flags: they decide which CPU kernels a framework can use
+# (x86 /proc/cpuinfo flags and aarch64 Features).
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_bf16",
+    "amx_tile",
+    "asimd",
+    "sve",
+    "bf16",
+)
+
 
 class _Record(BaseModel):
     # defer_build: a validator is built on first use, so a command that never builds one of these

@@ -381,12 +381,6 @@ def test_values() -> None:
     assert v.integer("9" * 40) is None and v.number("1" * 500) is None  # bounded digit runs
 
 
-def test_simd_flags_match_the_probe() -> None:
-    from advisor.probe.host import SIMD_FLAGS
-
-    assert v.SIMD_FLAGS == SIMD_FLAGS
-
-
 def test_dumps_import_no_torch_rich_or_typer() -> None:
     import subprocess
 

@@ -9,6 +9,7 @@ A fragment without the "GPU <bus id>" header (a pasted section) becomes one GPU 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from advisor.dumps import values as v
@@ -126,20 +127,14 @@ def _reasons(node: Node) -> list[ThrottleReason] | None:
     )
     if section is None:
         return None
-    active: list[ThrottleReason] = []
-    seen = False
-    todo = section.children[::-1]  # a stack; HW Thermal/Power Brake Slowdown nest under HW Slowdown
-    while todo:
-        c = todo.pop()
-        todo.extend(c.children[::-1])
-        name = v.throttle_reason(c.key)
-        state = v.flag(c.value)
-        if name is None or state is None:
-            continue
-        seen = True
-        if state and name not in active:
-            active.append(name)
-    return active if seen else None
+
+    def walk(nodes: list[Node]) -> Iterator[tuple[str | None, str | None]]:
+        # HW Thermal / HW Power Brake Slowdown nest under HW Slowdown in newer drivers
+        for c in nodes:
+            yield c.key, c.value
+            yield from walk(c.children)
+
+    return v.active_reasons(walk(section.children))
 
 
 def _ecc(section: Node | None) -> dict[str, int | None]:

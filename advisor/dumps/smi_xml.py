@@ -171,17 +171,7 @@ def _reasons(el: Element) -> list[ThrottleReason] | None:
         section = el.find("clocks_throttle_reasons")
     if section is None:
         return None
-    active: list[ThrottleReason] = []
-    seen = False
-    for child in section:
-        name = v.throttle_reason(child.tag)
-        state = v.flag(child.text)
-        if name is None or state is None:
-            continue
-        seen = True
-        if state and name not in active:
-            active.append(name)
-    return active if seen else None
+    return v.active_reasons((child.tag, child.text) for child in section)
 
 
 def _ecc(section: Element | None) -> dict[str, int | None]:

@@ -8,9 +8,12 @@ None of them raise.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
-from advisor.machine import ThrottleReason
+from advisor.machine import SIMD_FLAGS, ThrottleReason
+
+__all__ = ["SIMD_FLAGS"]  # re-exported: parsers use v.SIMD_FLAGS
 
 ProcessKind = Literal["compute", "graphics", "unknown"]
 
@@ -70,22 +73,6 @@ _REASONS: dict[str, ThrottleReason] = {
     "display_clock_setting": "display_clock_setting",
     "display_clocks_setting": "display_clock_setting",
 }
-
-# The SIMD extensions worth reporting: the set advisor.probe.host.SIMD_FLAGS holds (a test keeps them equal).
-SIMD_FLAGS = (
-    "sse4_2",
-    "avx",
-    "avx2",
-    "fma",
-    "avx512f",
-    "avx512_bf16",
-    "avx512_fp16",
-    "amx_bf16",
-    "amx_tile",
-    "asimd",
-    "sve",
-    "bf16",
-)
 
 
 def clean(text: str | None) -> str | None:
@@ -229,3 +216,21 @@ def process_kind(text: str | None) -> ProcessKind:
     if s == "G":
         return "graphics"
     return "unknown"
+
+
+def active_reasons(pairs: Iterable[tuple[str | None, str | None]]) -> list[ThrottleReason] | None:
+    """The active clock-throttle reasons among (name, "Active"/"Not Active") pairs, in order.
+
+    None when no known reason was listed at all (the section is missing or unreadable), [] when none is on.
+    """
+    active: list[ThrottleReason] = []
+    seen = False
+    for key, value in pairs:
+        name = throttle_reason(key) if key is not None else None
+        state = flag(value)
+        if name is None or state is None:
+            continue
+        seen = True
+        if state and name not in active:
+            active.append(name)
+    return active if seen else None

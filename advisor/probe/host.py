@@ -18,23 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from advisor.machine import HostInfo
+from advisor.machine import SIMD_FLAGS, HostInfo
 
-# The SIMD extensions that decide which CPU kernels a framework can use (x86 flags, aarch64 Features).
-SIMD_FLAGS = (
-    "sse4_2",
-    "avx",
-    "avx2",
-    "fma",
-    "avx512f",
-    "avx512_bf16",
-    "avx512_fp16",
-    "amx_bf16",
-    "amx_tile",
-    "asimd",
-    "sve",
-    "bf16",
-)
 _NVCC_TIMEOUT_S = 5.0
 
 
