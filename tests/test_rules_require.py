@@ -209,6 +209,14 @@ def test_unknown_facts_are_unmet_and_say_so(knowledge: Knowledge) -> None:
     assert all("could not verify" in f.detail for f in findings)
 
 
+def test_memory_from_the_catalog_when_the_dump_lists_names_only(knowledge: Knowledge) -> None:
+    # collect_env lists "GPU 0: NVIDIA H100 80GB HBM3" without sizes (fixture 12): the card is 80 GB.
+    machine = Machine(gpus=[GPU(index=0, name="NVIDIA H100 80GB HBM3")])
+    assert check_requirements(machine, knowledge, ["memory>=80GiB"]) == []
+    [unmet] = check_requirements(machine, knowledge, ["memory>=96GiB"])
+    assert "catalog size" in unmet.detail
+
+
 def test_cpu_torch_build_has_no_cuda(knowledge: Knowledge) -> None:
     # dumps/30-rtx2080ti-torch131-cpu-build-indented: torch 1.3.1,
     # "CUDA used to build PyTorch: Could not collect".

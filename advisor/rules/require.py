@@ -268,14 +268,20 @@ def _gpu_verdict(
 ) -> tuple[bool | None, str]:
     """(met?, the value seen in words) for one GPU; met is None when the fact is unknown."""
     if req.key == "memory":
-        total = gpu.memory_total_bytes
+        total, how = gpu.memory_total_bytes, "read"
         if total is None:
-            return None, "memory size unknown"
+            # A dump without sizes (collect_env lists names only): the catalog card's size, when the name
+            # identifies exactly one card. Marketed GPU "GB" are binary: a 24 GB card reports 24576 MiB.
+            card = match_gpu(gpu, knowledge.cards)
+            if card is None:
+                return None, "memory size unknown"
+            total, how = int(card.memory_gb * 2**30), f"the catalog size of {card.name}"
         assert req.op is not None and isinstance(req.value, int)
         wanted = req.value
         # Within the tolerance the sizes are equal: compare the asked size with itself.
         seen_cmp = wanted if abs(total - wanted) <= MEMORY_TOLERANCE * wanted else total
-        return _compare(req.op, seen_cmp, wanted), f"{format_bytes(total)} ({total} bytes)"
+        seen = f"{format_bytes(total)} ({total} bytes)" if how == "read" else f"{format_bytes(total)} ({how})"
+        return _compare(req.op, seen_cmp, wanted), seen
     card = match_gpu(gpu, knowledge.cards) if gpu.compute_capability is None or req.key == "feature" else None
     cc = parse_cc(gpu.compute_capability) or (card.cc if card else None)
     if cc is None:
