@@ -14,6 +14,25 @@ import yaml
 from packaging.version import Version
 
 from advisor.knowledge import compat as cx
+from advisor.knowledge.compat_parse import (
+    CC,
+    OS,
+    Platform,
+    cuda_variant,
+    parse_arch,
+    platform_of,
+    variant_cuda,
+)
+from advisor.knowledge.cuda_driver import driver_drops_gpu, driver_max_cuda, driver_runs_cuda, min_driver_for
+from advisor.knowledge.gpu_code import nvcc_can_target, runs_on
+from advisor.knowledge.torch_builds import (
+    arch_list_for,
+    find_release,
+    parse_torch_version,
+    pip_command,
+    resolve_variant,
+)
+from advisor.knowledge.torch_install import best_install
 from tests.conftest import REPO
 
 COMPAT_DIR = REPO / "catalog" / "compat"
@@ -111,7 +130,7 @@ def test_every_release_variant_has_a_linux_arch_list_and_no_orphans(tables: cx.C
     for rel in releases.values():
         assert rel.pypi_default in rel.variants
         for variant in rel.variants:
-            assert cx.arch_list_for(tables, rel.release, variant, "linux-x86_64"), (rel.release, variant)
+            assert arch_list_for(tables, rel.release, variant, "linux-x86_64"), (rel.release, variant)
     seen: set[tuple[str, str, str]] = set()
     for entry in tables.torch_arch_lists.entries:
         for release in entry.releases:
@@ -125,12 +144,12 @@ def test_every_release_variant_has_a_linux_arch_list_and_no_orphans(tables: cx.C
 def test_every_arch_in_a_wheel_is_a_target_its_nvcc_can_compile(tables: cx.CompatTables) -> None:
     """Cross-check of two independent tables: torch's arch lists and nvcc's target ranges."""
     for entry in tables.torch_arch_lists.entries:
-        cuda = cx.variant_cuda(entry.variant)
+        cuda = variant_cuda(entry.variant)
         assert cuda is not None
         for arch_text in entry.arch_list:
-            arch = cx.parse_arch(arch_text)
+            arch = parse_arch(arch_text)
             assert arch is not None, arch_text
-            ok = cx.nvcc_can_target(tables, str(cuda), arch.cc)
+            ok = nvcc_can_target(tables, str(cuda), arch.cc)
             assert ok is True, (entry.releases, entry.variant, entry.platform, arch_text)
 
 
@@ -144,7 +163,7 @@ def test_the_fixture_warning_arch_list_matches_the_table() -> None:
     text = (REPO / "tests/data/dumps/02-h100pcie-torch201-cu117-sm90/input.txt").read_text()
     line = next(x for x in text.splitlines() if x.startswith("The current PyTorch install supports"))
     printed = line.rstrip(".").split("capabilities ")[1].split()
-    entry = cx.arch_list_for(_load_tables(), "2.0", "cu117", "linux-x86_64")
+    entry = arch_list_for(_load_tables(), "2.0", "cu117", "linux-x86_64")
     assert entry is not None and sorted(entry.arch_list) == sorted(printed)
 
 
@@ -164,14 +183,14 @@ def test_the_fixture_warning_arch_list_matches_the_table() -> None:
         ("13.2", "linux", "580.65.06"),
     ],
 )
-def test_min_driver_for(tables: cx.CompatTables, cuda: str, os: cx.OS, driver: str) -> None:
-    req = cx.min_driver_for(tables, cuda, os)
+def test_min_driver_for(tables: cx.CompatTables, cuda: str, os: OS, driver: str) -> None:
+    req = min_driver_for(tables, cuda, os)
     assert req is not None and req.driver == Version(driver)
 
 
 def test_min_driver_for_unknown_cuda_is_none(tables: cx.CompatTables) -> None:
-    assert cx.min_driver_for(tables, "8.0", "linux") is None
-    assert cx.min_driver_for(tables, "not a version", "linux") is None
+    assert min_driver_for(tables, "8.0", "linux") is None
+    assert min_driver_for(tables, "not a version", "linux") is None
 
 
 @pytest.mark.parametrize(
@@ -185,17 +204,17 @@ def test_min_driver_for_unknown_cuda_is_none(tables: cx.CompatTables) -> None:
 def test_driver_max_cuda_from_the_branch_table(
     tables: cx.CompatTables, driver: str, max_cuda: str, status: str
 ) -> None:
-    got = cx.driver_max_cuda(tables, driver)
+    got = driver_max_cuda(tables, driver)
     assert got is not None and got.cuda == Version(max_cuda) and got.status == status
 
 
 def test_driver_reported_cuda_wins_and_unknown_branches(tables: cx.CompatTables) -> None:
-    got = cx.driver_max_cuda(tables, "535.104.12", "12.2")
+    got = driver_max_cuda(tables, "535.104.12", "12.2")
     assert got is not None and got.source == "driver"
-    newer = cx.driver_max_cuda(tables, "700.10")
+    newer = driver_max_cuda(tables, "700.10")
     assert newer is not None and newer.at_least
-    assert cx.driver_max_cuda(tables, "300.1") is None
-    assert cx.driver_max_cuda(tables, None) is None
+    assert driver_max_cuda(tables, "300.1") is None
+    assert driver_max_cuda(tables, None) is None
 
 
 @pytest.mark.parametrize(
@@ -216,18 +235,16 @@ def test_driver_reported_cuda_wins_and_unknown_branches(tables: cx.CompatTables)
 def test_driver_runs_cuda(
     tables: cx.CompatTables, cuda: str, driver: str | None, driver_cuda: str | None, ok: bool
 ) -> None:
-    assert (
-        cx.driver_runs_cuda(tables, cuda, os="linux", driver_version=driver, driver_cuda=driver_cuda).ok is ok
-    )
+    assert driver_runs_cuda(tables, cuda, os="linux", driver_version=driver, driver_cuda=driver_cuda).ok is ok
 
 
 def test_newer_major_on_old_driver_needs_forward_compat(tables: cx.CompatTables) -> None:
-    verdict = cx.driver_runs_cuda(tables, "13.0", os=None, driver_version=None, driver_cuda="12.8")
+    verdict = driver_runs_cuda(tables, "13.0", os=None, driver_version=None, driver_cuda="12.8")
     assert verdict.via == "forward-compat-needed" and "data-center" in verdict.detail
 
 
 def test_unknown_driver_is_unknown_not_a_verdict(tables: cx.CompatTables) -> None:
-    assert cx.driver_runs_cuda(tables, "12.1", os="linux", driver_version=None).ok is None
+    assert driver_runs_cuda(tables, "12.1", os="linux", driver_version=None).ok is None
 
 
 # ---------------------------------------------------------------- torch versions
@@ -247,53 +264,53 @@ def test_unknown_driver_is_unknown_not_a_verdict(tables: cx.CompatTables) -> Non
     ],
 )
 def test_parse_torch_version(text: str, release: str, kind: str, variant: str | None) -> None:
-    build = cx.parse_torch_version(text)
+    build = parse_torch_version(text)
     assert build is not None
     assert (build.release, build.kind, build.variant) == (release, kind, variant)
 
 
 def test_parse_torch_version_rejects_junk() -> None:
-    assert cx.parse_torch_version("Could not collect") is None
-    assert cx.parse_torch_version(None) is None
+    assert parse_torch_version("Could not collect") is None
+    assert parse_torch_version(None) is None
 
 
 def test_resolve_variant_of_untagged_wheels(tables: cx.CompatTables) -> None:
-    pypi = cx.parse_torch_version("2.2.2")
+    pypi = parse_torch_version("2.2.2")
     assert pypi is not None
-    win = cx.resolve_variant(tables, pypi, "windows", None)
+    win = resolve_variant(tables, pypi, "windows", None)
     assert win is not None and win.variant == "cpu" and win.inferred
-    linux = cx.resolve_variant(tables, pypi, "linux-x86_64", "12.1")
+    linux = resolve_variant(tables, pypi, "linux-x86_64", "12.1")
     assert linux is not None and linux.variant == "cu121"
     # torch.version.cuda differs from the PyPI default: a conda/source build, arch list unknown
-    assert cx.resolve_variant(tables, pypi, "linux-x86_64", "11.8") is None
-    old = cx.parse_torch_version("1.5.0")
-    assert old is not None and cx.resolve_variant(tables, old, "linux-x86_64", "10.2") is None
+    assert resolve_variant(tables, pypi, "linux-x86_64", "11.8") is None
+    old = parse_torch_version("1.5.0")
+    assert old is not None and resolve_variant(tables, old, "linux-x86_64", "10.2") is None
 
 
 def test_variant_cuda_and_back() -> None:
-    assert cx.variant_cuda("cu102") == Version("10.2")
-    assert cx.variant_cuda("cu130") == Version("13.0")
-    assert cx.variant_cuda("cpu") is None
-    assert cx.cuda_variant("12.8") == "cu128"
+    assert variant_cuda("cu102") == Version("10.2")
+    assert variant_cuda("cu130") == Version("13.0")
+    assert variant_cuda("cpu") is None
+    assert cuda_variant("12.8") == "cu128"
 
 
 def test_platform_of() -> None:
-    assert cx.platform_of("Linux", "x86_64") == "linux-x86_64"
-    assert cx.platform_of("Linux", "aarch64") == "linux-aarch64"
-    assert cx.platform_of("Windows", "AMD64") == "windows"
-    assert cx.platform_of("Darwin", "arm64") == "macos"
-    assert cx.platform_of(None, "x86_64") is None
+    assert platform_of("Linux", "x86_64") == "linux-x86_64"
+    assert platform_of("Linux", "aarch64") == "linux-aarch64"
+    assert platform_of("Windows", "AMD64") == "windows"
+    assert platform_of("Darwin", "arm64") == "macos"
+    assert platform_of(None, "x86_64") is None
 
 
 # ---------------------------------------------------------------- binary compatibility
 
 
 def _runs(
-    tables: cx.CompatTables, release: str, variant: str, cc: cx.CC, platform: cx.Platform = "linux-x86_64"
+    tables: cx.CompatTables, release: str, variant: str, cc: CC, platform: Platform = "linux-x86_64"
 ) -> str:
-    entry = cx.arch_list_for(tables, release, variant, platform)
+    entry = arch_list_for(tables, release, variant, platform)
     assert entry is not None, (release, variant, platform)
-    return cx.runs_on(tables, entry.arch_list, cc)
+    return runs_on(tables, entry.arch_list, cc)
 
 
 @pytest.mark.parametrize(
@@ -315,7 +332,7 @@ def _runs(
     ],
 )
 def test_runs_on_linux_wheels(
-    tables: cx.CompatTables, release: str, variant: str, cc: cx.CC, verdict: str
+    tables: cx.CompatTables, release: str, variant: str, cc: CC, verdict: str
 ) -> None:
     assert _runs(tables, release, variant, cc) == verdict
 
@@ -327,53 +344,53 @@ def test_windows_cu11x_wheels_reach_new_gpus_through_compute_37_ptx(tables: cx.C
 def test_jetson_orin_is_an_island(tables: cx.CompatTables) -> None:
     # Desktop/SBSA 8.0 cubins do not run on Orin (8.7); compute_120 PTX cannot JIT down to 8.7.
     assert _runs(tables, "2.11", "cu130", (8, 7), "linux-aarch64") == "none"
-    assert cx.runs_on(tables, ["sm_87"], (8, 7)) == "sass"
-    assert cx.runs_on(tables, ["sm_87"], (8, 9)) == "none"
-    assert cx.runs_on(tables, ["compute_80"], (8, 7)) == "ptx"
+    assert runs_on(tables, ["sm_87"], (8, 7)) == "sass"
+    assert runs_on(tables, ["sm_87"], (8, 9)) == "none"
+    assert runs_on(tables, ["compute_80"], (8, 7)) == "ptx"
 
 
 def test_thor_and_arch_specific_targets(tables: cx.CompatTables) -> None:
-    assert cx.runs_on(tables, ["sm_100"], (10, 1)) == "none"  # the 10.0 interval excludes 10.1
-    assert cx.runs_on(tables, ["sm_101"], (11, 0)) == "sass"
-    assert cx.runs_on(tables, ["sm_90a"], (9, 0)) == "sass"
-    assert cx.runs_on(tables, ["sm_90a"], (10, 0)) == "none"
-    assert cx.runs_on(tables, ["sm_86"], (9, 0)) == "none"
-    assert cx.runs_on(tables, ["sm_100"], (12, 0)) == "none"
-    assert cx.runs_on(tables, ["sm_80", "compute_90"], (10, 0)) == "ptx"
+    assert runs_on(tables, ["sm_100"], (10, 1)) == "none"  # the 10.0 interval excludes 10.1
+    assert runs_on(tables, ["sm_101"], (11, 0)) == "sass"
+    assert runs_on(tables, ["sm_90a"], (9, 0)) == "sass"
+    assert runs_on(tables, ["sm_90a"], (10, 0)) == "none"
+    assert runs_on(tables, ["sm_86"], (9, 0)) == "none"
+    assert runs_on(tables, ["sm_100"], (12, 0)) == "none"
+    assert runs_on(tables, ["sm_80", "compute_90"], (10, 0)) == "ptx"
 
 
 def test_unknown_release_has_no_arch_list(tables: cx.CompatTables) -> None:
-    assert cx.arch_list_for(tables, "1.5", "cu102", "linux-x86_64") is None
-    assert cx.find_release(tables, "1.5") is None
-    assert cx.arch_list_for(tables, "2.12", "cu132", "windows") is None
+    assert arch_list_for(tables, "1.5", "cu102", "linux-x86_64") is None
+    assert find_release(tables, "1.5") is None
+    assert arch_list_for(tables, "2.12", "cu132", "windows") is None
 
 
 def test_nvcc_targets(tables: cx.CompatTables) -> None:
-    assert cx.nvcc_can_target(tables, "13.0", (7, 0)) is False  # CUDA 13 removed Volta
-    assert cx.nvcc_can_target(tables, "12.8", (7, 0)) is True
-    assert cx.nvcc_can_target(tables, "12.0", (3, 7)) is False
-    assert cx.nvcc_can_target(tables, "8.0", (3, 7)) is None
+    assert nvcc_can_target(tables, "13.0", (7, 0)) is False  # CUDA 13 removed Volta
+    assert nvcc_can_target(tables, "12.8", (7, 0)) is True
+    assert nvcc_can_target(tables, "12.0", (3, 7)) is False
+    assert nvcc_can_target(tables, "8.0", (3, 7)) is None
 
 
 def test_driver_drops_kepler_after_r470(tables: cx.CompatTables) -> None:
-    entry = cx.driver_drops_gpu(tables, (3, 7), "535.104.05")
+    entry = driver_drops_gpu(tables, (3, 7), "535.104.05")
     assert entry is not None and entry.last_branch == 470 and entry.status == "unverified"
-    assert cx.driver_drops_gpu(tables, (3, 7), "430.26") is None  # dump 43's K80 driver
-    assert cx.driver_drops_gpu(tables, (6, 0), "580.65.06") is None  # CUDA 13 drops Pascal, not the driver
+    assert driver_drops_gpu(tables, (3, 7), "430.26") is None  # dump 43's K80 driver
+    assert driver_drops_gpu(tables, (6, 0), "580.65.06") is None  # CUDA 13 drops Pascal, not the driver
 
 
 # ---------------------------------------------------------------- best install
 
 
 def test_best_install_for_a_v100_and_a_b200_together(tables: cx.CompatTables) -> None:
-    advice = cx.best_install(tables, [(7, 0), (10, 0)], "linux-x86_64", driver_version="550.54.15")
+    advice = best_install(tables, [(7, 0), (10, 0)], "linux-x86_64", driver_version="550.54.15")
     assert advice.choice is not None
     assert advice.choice.pip == "pip install torch==2.10.0 --index-url https://download.pytorch.org/whl/cu128"
 
 
 def test_best_install_respects_the_driver(tables: cx.CompatTables) -> None:
     # RTX 5090 on a 570.26 driver (CUDA 12.8): cu13x needs R580, so 2.11 cu128 is the newest it runs.
-    advice = cx.best_install(tables, [(12, 0)], "linux-x86_64", driver_version="570.26")
+    advice = best_install(tables, [(12, 0)], "linux-x86_64", driver_version="570.26")
     assert advice.choice is not None and (advice.choice.release.release, advice.choice.variant) == (
         "2.11",
         "cu128",
@@ -382,22 +399,22 @@ def test_best_install_respects_the_driver(tables: cx.CompatTables) -> None:
 
 
 def test_best_install_when_the_driver_runs_nothing(tables: cx.CompatTables) -> None:
-    advice = cx.best_install(tables, [(6, 0)], "linux-x86_64", driver_version="410.104")  # dump 03
+    advice = best_install(tables, [(6, 0)], "linux-x86_64", driver_version="410.104")  # dump 03
     assert advice.choice is None
     assert advice.newest is not None and advice.newest.requirement is not None
     assert advice.newest.requirement.driver > Version("410.104")
 
 
 def test_best_install_when_no_wheel_covers_all_gpus(tables: cx.CompatTables) -> None:
-    advice = cx.best_install(tables, [(3, 7), (10, 0)], "linux-x86_64", driver_version="580.65.06")
+    advice = best_install(tables, [(3, 7), (10, 0)], "linux-x86_64", driver_version="580.65.06")
     assert advice.choice is None and advice.newest is None
     assert "no PyTorch wheel" in advice.note
 
 
 def test_pip_command_pins_unknown_patches_with_a_star(tables: cx.CompatTables) -> None:
-    rel = cx.find_release(tables, "1.12")
+    rel = find_release(tables, "1.12")
     assert rel is not None
-    assert cx.pip_command(tables, rel, "cu116") == (
+    assert pip_command(tables, rel, "cu116") == (
         "pip install torch==1.12.* --index-url https://download.pytorch.org/whl/cu116"
     )
 
@@ -442,5 +459,5 @@ def test_user_entries_come_first_and_win(tables: cx.CompatTables) -> None:
             )
         }
     )
-    got = cx.driver_max_cuda(merged, "565.57.01")
+    got = driver_max_cuda(merged, "565.57.01")
     assert got is not None and got.cuda == Version("12.8") and got.status == "verified"

@@ -10,8 +10,8 @@ import pytest
 
 from advisor.diagnose import build_report
 from advisor.dumps import parse_dump
-from advisor.knowledge import compat as cx
 from advisor.knowledge.base import Knowledge
+from advisor.knowledge.cuda_driver import min_driver_for
 from advisor.knowledge.loader import load_knowledge
 from advisor.report import Report
 
@@ -163,9 +163,9 @@ def test_too_old_above_the_family_floor_asks_for_the_toolkit_driver(knowledge: K
 
 
 def test_min_driver_for_without_minor_compat_is_the_toolkit_driver(knowledge: Knowledge) -> None:
-    req = cx.min_driver_for(knowledge.compat, "12.8", "linux", minor_compat=False)
+    req = min_driver_for(knowledge.compat, "12.8", "linux", minor_compat=False)
     assert req is not None and req.driver_text == "570.26"
-    with_compat = cx.min_driver_for(knowledge.compat, "12.8", "linux")
+    with_compat = min_driver_for(knowledge.compat, "12.8", "linux")
     assert with_compat is not None and with_compat.driver_text == "525.60.13"
 
 

@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from advisor.knowledge import compat as cx
+from advisor.knowledge.compat import CompatTables
+from advisor.knowledge.compat_parse import CC, OS, Platform, platform_of
 from advisor.knowledge.match import match_gpu, name_tokens
+from advisor.knowledge.torch_builds import TorchBuild, parse_torch_version
+from advisor.knowledge.torch_install import InstallAdvice, best_install
 from advisor.machine import Machine, PciDevice
 from advisor.report import Recommendation
 from advisor.units import format_cc, parse_cc
@@ -59,7 +62,7 @@ class Gpu:
 
     index: int
     name: str | None
-    cc: cx.CC | None
+    cc: CC | None
     card: Card | None
 
     @property
@@ -73,26 +76,26 @@ class Facts:
     """Everything the software rules derive once from a Machine."""
 
     machine: Machine
-    compat: cx.CompatTables
-    platform: cx.Platform | None
-    os: cx.OS | None
+    compat: CompatTables
+    platform: Platform | None
+    os: OS | None
     jetson: bool
     gpus: list[Gpu]
     nvidia_present: bool  # GPUs, NVIDIA PCI devices, or a Jetson
-    build: cx.TorchBuild | None
+    build: TorchBuild | None
     messages: str
     cards: tuple[Card, ...]
-    _advice: cx.InstallAdvice | None = field(default=None, repr=False)
+    _advice: InstallAdvice | None = field(default=None, repr=False)
 
     @property
-    def ccs(self) -> list[cx.CC]:
+    def ccs(self) -> list[CC]:
         return sorted({g.cc for g in self.gpus if g.cc is not None})
 
-    def advice(self) -> cx.InstallAdvice:
+    def advice(self) -> InstallAdvice:
         """The newest wheel for every GPU and this driver (computed once)."""
         if self._advice is None:
             drv = self.machine.driver
-            self._advice = cx.best_install(
+            self._advice = best_install(
                 self.compat,
                 self.ccs,
                 self.platform or "linux-x86_64",
@@ -113,8 +116,8 @@ class Facts:
 def gather(machine: Machine, knowledge: Knowledge) -> Facts:
     """Derive the shared facts: platform, Jetson or not, the torch build, NVIDIA GPUs with their CC."""
     host = machine.host
-    platform = cx.platform_of(host.os, host.machine_arch)
-    build = cx.parse_torch_version(machine.torch.version)
+    platform = platform_of(host.os, host.machine_arch)
+    build = parse_torch_version(machine.torch.version)
     kernel = (host.kernel or "").lower()
     jetson = bool(host.jetson) or "tegra" in kernel
     if build is not None and build.kind == "nvidia" and platform == "linux-aarch64":
@@ -166,7 +169,7 @@ def versions_differ(lib: str | None, mod: str | None) -> bool:
     return not (mod.startswith(lib + ".") or lib.startswith(mod + "."))
 
 
-def driver_os(os_name: str | None) -> cx.OS | None:
+def driver_os(os_name: str | None) -> OS | None:
     """Which column of the driver tables applies: ``Linux`` → linux, ``Windows`` → windows."""
     name = (os_name or "").strip().lower()
     return "windows" if name.startswith("win") else "linux" if name == "linux" else None
@@ -217,7 +220,7 @@ def name_candidates(name: str | None, cards: Sequence[Card]) -> list[Card]:
     ]
 
 
-def shared_cc(name: str | None, cards: Sequence[Card]) -> cx.CC | None:
+def shared_cc(name: str | None, cards: Sequence[Card]) -> CC | None:
     """The compute capability every catalog SKU of this name shares: a name without the memory size
     matches no single card, yet its CC is not in doubt."""
     ccs = {c.cc for c in name_candidates(name, cards)}
