@@ -80,7 +80,9 @@ def number(value: float | None, digits: int = 1) -> str:
         return UNKNOWN
     if abs(value) >= 100:
         return f"{value:,.0f}"
-    if 0 < abs(value) < 1:  # CPU figures in TFLOP/s: keep two significant digits, not "0.1"
+    if 0.1 <= abs(value) < 1:  # CPU figures in TFLOP/s: "0.42", not "0.4"
+        return f"{value:.2f}"
+    if 0 < abs(value) < 0.1:
         return f"{value:.2g}"
     return f"{value:.{digits}f}"
 
