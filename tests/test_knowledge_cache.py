@@ -13,7 +13,12 @@ import pytest
 
 from advisor.errors import CatalogError
 from advisor.knowledge import loader
-from advisor.knowledge.loader import clear_cache, load_catalog_cards, load_knowledge
+from advisor.knowledge.loader import (
+    clear_cache,
+    load_cards_and_models,
+    load_catalog_cards,
+    load_knowledge,
+)
 from advisor.knowledge.validated_cache import cache_file
 from tests.conftest import REPO
 
@@ -55,6 +60,7 @@ def forbid_full_load(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(loader, "_load_uncached", _no)
     monkeypatch.setattr(loader, "load_cards", _no)
+    monkeypatch.setattr(loader, "_load_without_compat", _no)
 
 
 def test_second_load_comes_from_the_cache(
@@ -80,6 +86,53 @@ def test_cards_only_load_is_cached_too(
     clear_cache()
     forbid_full_load(monkeypatch)
     assert load_catalog_cards(catalog) == first
+
+
+MODEL = """\
+models:
+  - {id: cache-test-model, name: Cache Test Model, kind: decoder, params: 1000000000, layers: 16,
+     hidden_size: 2048, heads: 16, vocab_size: 32000, max_seq_len: 4096, source: made up for a test}
+"""
+
+
+def test_cards_and_models_load_is_cached_and_matches_the_full_load(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = user_catalog(tmp_path / "cat")
+    (catalog / "models").mkdir()
+    (catalog / "models" / "m.yaml").write_text(MODEL)
+    first = load_cards_and_models(catalog)
+    assert pickle_of(catalog, "cards-models").is_file()
+    full = load_knowledge(catalog)
+    assert (first.cards, first.models) == (full.cards, full.models)
+    assert first.cards[-1].id == "cache-test-gpu" and first.models[-1].id == "cache-test-model"
+    clear_cache()
+    forbid_full_load(monkeypatch)
+    assert load_cards_and_models(catalog) == first
+
+
+def test_a_broken_model_is_reported_by_the_cards_and_models_load(cache_dir: Path, tmp_path: Path) -> None:
+    catalog = user_catalog(tmp_path / "cat")
+    (catalog / "models").mkdir()
+    (catalog / "models" / "m.yaml").write_text(MODEL.replace("layers: 16", "layers: -16"))
+    with pytest.raises(CatalogError, match=r"cache-test-model.*layers"):
+        load_cards_and_models(catalog)
+    assert not pickle_of(catalog, "cards-models").exists()
+
+
+def test_cards_and_models_load_never_imports_the_compat_tables(cache_dir: Path) -> None:
+    """What makes it quicker than load_knowledge for `advisor recommend`, cold or warm."""
+    code = (
+        "import sys\n"
+        "from advisor.knowledge.loader import load_cards_and_models\n"
+        "k = load_cards_and_models()\n"
+        "print(len(k.cards) > 0, len(k.models) > 0, 'advisor.knowledge.compat' in sys.modules)\n"
+    )
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(cache_dir)}
+    env.pop("ADVISOR_NO_CACHE", None)
+    for _ in range(2):  # cold (validates and writes the cache), then warm (reads it)
+        run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+        assert run.stdout.split() == ["True", "True", "False"], run.stderr
 
 
 def test_an_edited_file_invalidates_the_cache(cache_dir: Path, tmp_path: Path) -> None:

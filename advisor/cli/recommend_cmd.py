@@ -8,7 +8,7 @@ Module-level imports stay cheap: this module is imported whenever the CLI starts
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
@@ -16,10 +16,11 @@ from advisor.cli.common import CATALOG_OPTION, JSON_OPTION
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
-    from advisor.knowledge.base import Knowledge
+    from advisor.knowledge.loader import CardsAndModels
     from advisor.recommend.workload import Workload
-    from advisor.report import WorkloadEstimate
+    from advisor.report import CardFit, WorkloadEstimate
 
 WORKLOAD_SPEC_HELP = (
     "A workload to check on this machine, as key=value pairs: "
@@ -84,12 +85,13 @@ def recommend(
     json: bool = JSON_OPTION,
 ) -> None:
     """Which catalog cards fit a workload (model, task, precision, sequence, batch): memory, speed, price."""
-    from advisor.cli.common import console, emit_json, get_knowledge
+    from advisor.cli.common import console, emit_json
     from advisor.errors import InputError
+    from advisor.knowledge.loader import load_cards_and_models
     from advisor.recommend import estimate
     from advisor.recommend.rank import SORTS
 
-    knowledge = get_knowledge(catalog)
+    knowledge = load_cards_and_models(catalog)  # no compat tables: quicker to load, nothing here uses them
     if list_models:
         _list_models(knowledge, json)
         return
@@ -121,7 +123,7 @@ def recommend(
     render_estimate(result, console(), top=top or 15)
 
 
-def _list_models(knowledge: Knowledge, as_json: bool) -> None:
+def _list_models(knowledge: CardsAndModels, as_json: bool) -> None:
     from advisor.cli.common import console, emit_json
     from advisor.recommend.workload import format_params
 
@@ -155,6 +157,7 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
     """The human view of an estimate: workload, memory breakdown, ranked cards, advice, assumptions."""
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from advisor.recommend.workload import Workload
     from advisor.units import format_bytes
@@ -183,26 +186,27 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
     # The reasons are long: beside the table on a wide terminal, else as notes under it for the first few.
     wide = out.width >= 150
     table = Table(title=f"Cards ({fitting} of {len(result.cards)} fit)", title_justify="left")
-    columns = [("#", "right"), ("card", "left"), ("fits", "left"), ("GPUs", "right")]
-    columns += [("est. throughput", "right"), ("bound", "left"), ("per $1k", "right")]
-    for col, justify in [*columns, *([("why", "left")] if wide else [])]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     shown = result.cards[:top]
-    for i, card in enumerate(shown, 1):
-        speed = "-"
-        if card.est_throughput is not None:
-            digits = 0 if card.est_throughput >= 100 else 1
-            speed = f"{card.est_throughput:,.{digits}f} {card.throughput_unit}"
-        row = [
-            str(i),
-            escape(card.name),
-            "[green]yes[/green]" if card.fits else "[red]no[/red]",
-            str(card.gpus_needed) if card.gpus_needed is not None else "-",
-            speed,
-            card.bound or "-",
-            f"{card.price_perf:,.1f}" if card.price_perf is not None else "-",
-        ]
-        table.add_row(*row, *([escape(card.reason)] if wide else []))
+    rows = [_card_row(i, card) for i, card in enumerate(shown, 1)]
+    widths = [
+        max([len(head), *(len(row[i].plain) for row in rows)]) for i, (head, _) in enumerate(_CARD_COLUMNS)
+    ]
+    # Only names (and reasons) need wrapping. While they keep at least the width of the widest other
+    # column, rich would shrink nothing else, so those columns get a fixed width and rich measures two
+    # columns instead of eight (a third of the rendering time); on a narrow terminal it shares the room.
+    others = [w for i, w in enumerate(widths) if i != _NAME]
+    wrapping = 2 if wide else 1
+    room = out.width - sum(others) - 3 * (len(others) + wrapping) - 1  # borders and padding take 3 a column
+    fixed = room >= wrapping * max(others)
+    for i, ((head, justify), width) in enumerate(zip(_CARD_COLUMNS, widths, strict=True)):
+        if fixed and i != _NAME:
+            table.add_column(head, justify=justify, no_wrap=True, width=width)
+        else:
+            table.add_column(head, justify=justify)
+    if wide:
+        table.add_column("why")
+    for row, card in zip(rows, shown, strict=True):
+        table.add_row(*row, *([Text(card.reason)] if wide else []))
     out.print(table)
     if not wide:
         for i, card in enumerate(shown[:5], 1):
@@ -216,3 +220,34 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
     out.print("[bold]Assumptions[/bold]")
     for line in result.assumptions:
         out.print(f"  - {escape(line)}")
+
+
+_CARD_COLUMNS: tuple[tuple[str, Literal["left", "right"]], ...] = (
+    ("#", "right"),
+    ("card", "left"),
+    ("fits", "left"),
+    ("GPUs", "right"),
+    ("est. throughput", "right"),
+    ("bound", "left"),
+    ("per $1k", "right"),
+)
+_NAME = 1  # the card-name column
+
+
+def _card_row(rank: int, card: CardFit) -> list[Text]:
+    """One row of the cards table, as plain Text (a card name is never read as markup)."""
+    from rich.text import Text
+
+    speed = "-"
+    if card.est_throughput is not None:
+        digits = 0 if card.est_throughput >= 100 else 1
+        speed = f"{card.est_throughput:,.{digits}f} {card.throughput_unit}"
+    return [
+        Text(str(rank)),
+        Text(card.name),
+        Text.styled("yes", "green") if card.fits else Text.styled("no", "red"),
+        Text(str(card.gpus_needed) if card.gpus_needed is not None else "-"),
+        Text(speed),
+        Text(card.bound or "-"),
+        Text(f"{card.price_perf:,.1f}" if card.price_perf is not None else "-"),
+    ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from advisor.dumps import values as v
 from advisor.dumps.detect import hit_lines
+from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import MAX_GPUS, Partial
 from advisor.machine import GPU, DriverInfo, HostInfo, Machine, MigInstance, TorchInfo
 
@@ -69,14 +70,14 @@ _PACKAGE = re.compile(r"^\s*\[(pip3?|conda)\]\s+([A-Za-z0-9_.\-]+)(?:==|\s+)(\S+
 _VERSION = re.compile(r"^\d+(?:\.\d+)+")
 _ARCHES = {"x86_64", "amd64", "aarch64", "arm64", "ppc64le", "s390x", "i686", "armv7l"}
 _PLATFORM_LINUX = re.compile(r"^Linux-(.+?)-(x86_64|aarch64|arm64|ppc64le|s390x|i686|armv7l)(?:-with-.*)?$")
-_CUDNN_FILE = re.compile(r"(?:libcudnn\.so\.|cudnn64_|libcudnn\.)(\d+(?:\.\d+){0,2})")
-_CUDA_TAG = re.compile(r"\+cu(\d{2,3})\b")
+_CUDNN_FILE = LazyPattern(r"(?:libcudnn\.so\.|cudnn64_|libcudnn\.)(\d+(?:\.\d+){0,2})")
+_CUDA_TAG = LazyPattern(r"\+cu(\d{2,3})\b")
 # `pip list` ("torch    2.6.0+cu124") or `pip freeze` ("torch==2.6.0+cu124"), pasted without collect_env.
 _PIP_TORCH = re.compile(r"^\s*torch(?:==|\s+)(\d+\.\d+[\w.+]*)\s*$")
 # NVIDIA driver versions: 384.130, 550.54.15, 566.36 (Windows). Anything shorter is a cut line.
 _DRIVER = re.compile(r"^\d{3}\.\d{2,3}(?:\.\d{2,3})?$")
 _VISIBLE = re.compile(r"^\s*CUDA_VISIBLE_DEVICES=(\S*)\s*$")
-_MULTIPLIER = re.compile(r"^(?:(\d{1,3})\s*[x×]\s+)?(.*?)(?:\s*\(x\s*(\d{1,3})\))?$")
+_MULTIPLIER = LazyPattern(r"^(?:(\d{1,3})\s*[x×]\s+)?(.*?)(?:\s*\(x\s*(\d{1,3})\))?$")
 
 
 _CANDIDATE = re.compile(

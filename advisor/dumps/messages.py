@@ -16,6 +16,7 @@ from typing import Any
 
 from advisor.dumps import values as v
 from advisor.dumps.detect import hit_lines
+from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import MAX_GPUS, Partial
 from advisor.machine import GPU, DriverInfo, Machine, PciDevice, TorchDevice, TorchInfo
 
@@ -62,40 +63,41 @@ _TRIGGER = re.compile(
     "|".join(re.escape(t) for t in _TORCH_TEXTS + _NVML_TEXTS + ("NVIDIA Corporation", "['sm_", '["sm_'))
 )
 # The printed value of torch.cuda.get_arch_list(): "['sm_50', 'sm_60', ..., 'sm_90']" alone on its line.
-_ARCH_PY_LIST = re.compile(
+_ARCH_PY_LIST = LazyPattern(
     r"""^\[\s*(['"])(?:sm|compute)_\d+[a-z]?\1(?:\s*,\s*(['"])(?:sm|compute)_\d+[a-z]?\2){0,40}\s*\]$"""
 )
 _SMI_L = re.compile(r"^[ \t]*GPU[ \t]+\d{1,4}:[ \t]+\S[^\n]*$", re.MULTILINE)
 
-_ARCH_LIST = re.compile(r"supports CUDA capabilities\s+((?:(?:sm|compute)_\d+[a-z]?[\s.]*)+)")
-_ARCH = re.compile(r"(?:sm|compute)_\d+[a-z]?")
-_INCOMPATIBLE = re.compile(
+# These read the hit lines; compiled on first use (a healthy paste has no such line).
+_ARCH_LIST = LazyPattern(r"supports CUDA capabilities\s+((?:(?:sm|compute)_\d+[a-z]?[\s.]*)+)")
+_ARCH = LazyPattern(r"(?:sm|compute)_\d+[a-z]?")
+_INCOMPATIBLE = LazyPattern(
     r"^(?:.*UserWarning:\s*)?(.+?) with CUDA capability sm_(\d{2,3})[a-z]? is not compatible"
 )
-_FOUND_GPU = re.compile(
+_FOUND_GPU = LazyPattern(
     r"Found GPU(\d{1,4}) (.+?) which is of (?:cuda|compute) capability (?:\(CC\) )?(\d+)\.(\d+)"
 )
-_FOUND_VERSION = re.compile(r"too old \(found version (\d{4,6})\)")
-_NVML_FAIL = re.compile(r"Failed to initialize NVML:\s*(.+?)\s*$")
-_NVML_LIB = re.compile(r"NVML library version:\s*(\d[\w.]*)")
-_NVRM = re.compile(r"NVRM version:.*?Kernel Module(?:\s+for\s+\S+)?\s+(\d+\.\d+(?:\.\d+)?)")
-_LOST = re.compile(r"Unable to determine the device handle for GPU\s*([0-9A-Fa-f:.]+):\s*(.+?)\s*$")
+_FOUND_VERSION = LazyPattern(r"too old \(found version (\d{4,6})\)")
+_NVML_FAIL = LazyPattern(r"Failed to initialize NVML:\s*(.+?)\s*$")
+_NVML_LIB = LazyPattern(r"NVML library version:\s*(\d[\w.]*)")
+_NVRM = LazyPattern(r"NVRM version:.*?Kernel Module(?:\s+for\s+\S+)?\s+(\d+\.\d+(?:\.\d+)?)")
+_LOST = LazyPattern(r"Unable to determine the device handle for GPU\s*([0-9A-Fa-f:.]+):\s*(.+?)\s*$")
 # Kernel log (dmesg): "NVRM: Xid (PCI:0000:db:00): 79, ..., GPU has fallen off the bus." and
 # "NVRM: GPU 0000:db:00.0: GPU has fallen off the bus." The GPU is gone until a reboot.
-_OFF_BUS = re.compile(
+_OFF_BUS = LazyPattern(
     r"(?:PCI:|GPU\s+)((?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}(?:\.[0-7])?)\)?:"
     r".*fallen off the bus"
 )
-_LSPCI = re.compile(
+_LSPCI = LazyPattern(
     r"^\s*((?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s+"
     r"(?P<kind>VGA compatible controller|3D controller|Display controller)(?:\s*\[([0-9a-fA-F]{4})\])?:\s*"
     r"NVIDIA Corporation\b(.*)$"
 )
 # PCI class codes of the controller names plain `lspci` prints (no -nn): display controllers, base 03h.
 _CLASS_NAMES = {"VGA compatible controller": 0x0300, "3D controller": 0x0302, "Display controller": 0x0380}
-_LSPCI_IDS = re.compile(r"\[10de:([0-9a-fA-F]{4})\]")
-_LSPCI_DEVICE = re.compile(r"\bDevice ([0-9a-fA-F]{4})\b")
-_SMI_L_LINE = re.compile(r"^\s*GPU\s+(\d{1,4}):\s+(.+?)(?:\s+\(UUID:\s*([^)]*)\))?\s*$")
+_LSPCI_IDS = LazyPattern(r"\[10de:([0-9a-fA-F]{4})\]")
+_LSPCI_DEVICE = LazyPattern(r"\bDevice ([0-9a-fA-F]{4})\b")
+_SMI_L_LINE = LazyPattern(r"^\s*GPU\s+(\d{1,4}):\s+(.+?)(?:\s+\(UUID:\s*([^)]*)\))?\s*$")
 
 
 def scan(lines: list[str], mask: bytearray) -> list[Partial]:

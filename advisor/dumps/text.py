@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 
-_QUOTE = re.compile(r"^(?:[ \t]{0,3}>[ \t]?)+", re.MULTILINE)
-_FENCE = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
+from advisor.dumps.lazy_re import LazyPattern
+
+# Compiled on first use: most pastes hold no quotes, fences or tags.
+_QUOTE = LazyPattern(r"^(?:[ \t]{0,3}>[ \t]?)+", re.MULTILINE)
+_FENCE = LazyPattern(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
 # GitHub issue markup around pasted output; nvidia-smi's XML uses none of these tag names.
-_HTML = re.compile(r"</?(?:details|summary|pre|code|br|p|b|sup|sub)\b[^<>\n]{0,200}>", re.IGNORECASE)
+_HTML = LazyPattern(r"</?(?:details|summary|pre|code|br|p|b|sup|sub)\b[^<>\n]{0,200}>", re.IGNORECASE)
 # Two or more blank lines (a single character class: a repeated group costs ~200 ns per repeat in sre).
 _BLANK_RUN = re.compile(r"\n[ \t]*\n[ \t\n]*\n")
 _ENTITIES = (("&gt;", ">"), ("&lt;", "<"), ("&amp;", "&"))

@@ -8,10 +8,10 @@ the entry and the field. YAML is read with the safe loader only (the C one when 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from advisor.errors import CatalogError
 
@@ -20,10 +20,20 @@ if TYPE_CHECKING:
 
     from advisor.knowledge.base import Knowledge
     from advisor.knowledge.cards import Card
+    from advisor.knowledge.models import ModelPreset
     from advisor.knowledge.parse_cache import ParseCache
 
 SECTIONS = ("cards", "compat", "models")
-_CACHE: dict[tuple[object, ...], Any] = {}  # per process: Knowledge, or a tuple of cards
+_CACHE: dict[tuple[object, ...], Any] = {}  # per process, keyed on (kind, *fingerprints)
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class CardsAndModels:
+    """The catalog without its compat tables: all ``advisor recommend`` needs (loads faster)."""
+
+    cards: tuple[Card, ...]
+    models: tuple[ModelPreset, ...]
 
 
 def shipped_catalog_dir() -> Path:
@@ -57,15 +67,17 @@ def load_knowledge(extra_dir: Path | str | None = None) -> Knowledge:
 
 def load_catalog_cards(extra_dir: Path | str | None = None) -> tuple[Card, ...]:
     """Only the cards (shipped + ``extra_dir``): what ``advisor catalog`` needs, without compat and models."""
-    from advisor.knowledge.validated_cache import load_or_build
-
     dirs = catalog_dirs(extra_dir)
-    fingerprints = tuple(_fingerprint(d) for d in dirs)
-    key = ("cards", *fingerprints)
-    cached = _CACHE.get(key)
-    if cached is None:
-        cached = _CACHE[key] = load_or_build("cards", dirs, fingerprints, lambda: load_cards(dirs), tuple)
-    return cached
+    return _cached("cards", dirs, lambda: load_cards(dirs), tuple)
+
+
+def load_cards_and_models(extra_dir: Path | str | None = None) -> CardsAndModels:
+    """Cards and model presets (shipped + ``extra_dir``) without the compat tables: for ``recommend``.
+
+    Same rules and caches as ``load_knowledge``; the compat files are neither imported nor validated.
+    """
+    dirs = catalog_dirs(extra_dir)
+    return _cached("cards-models", dirs, lambda: _load_without_compat(dirs, with_models=True), CardsAndModels)
 
 
 def load_catalog_dirs(dirs: Sequence[Path]) -> Knowledge:
@@ -75,14 +87,19 @@ def load_catalog_dirs(dirs: Sequence[Path]) -> Knowledge:
     size and mtime.
     """
     from advisor.knowledge.base import Knowledge
+
+    return _cached("knowledge", dirs, lambda: _load_uncached(dirs), Knowledge)
+
+
+def _cached(kind: str, dirs: Sequence[Path], build: Callable[[], _T], expected: type) -> _T:
+    """``build()``'s result for these directories: from this process, else the on-disk cache, else built."""
     from advisor.knowledge.validated_cache import load_or_build
 
     fingerprints = tuple(_fingerprint(d) for d in dirs)
-    cached = _CACHE.get(fingerprints)
-    if cached is None:
-        cached = _CACHE[fingerprints] = load_or_build(
-            "knowledge", dirs, fingerprints, lambda: _load_uncached(dirs), Knowledge
-        )
+    key = (kind, *fingerprints)
+    if key not in _CACHE:
+        _CACHE[key] = load_or_build(kind, dirs, fingerprints, build, expected)
+    cached: _T = _CACHE[key]
     return cached
 
 
@@ -118,16 +135,24 @@ def _load_uncached(dirs: Sequence[Path]) -> Knowledge:
 
 def load_cards(dirs: Sequence[Path]) -> tuple[Card, ...]:
     """Only the cards of these catalog directories (no compat tables or models needed)."""
+    return _load_without_compat(dirs, with_models=False).cards
+
+
+def _load_without_compat(dirs: Sequence[Path], *, with_models: bool) -> CardsAndModels:
     from advisor.knowledge.cards import Card
 
     problems: list[str] = []
     parsed = _parse_cache()
     _check_dirs(dirs, problems)
     cards = _load_entry_lists(dirs, "cards", "card", Card, problems, _card_checks, parsed)
+    models = _load_models(dirs, problems, parsed) if with_models else []
     parsed.save()
     if problems:
         raise CatalogError(problems)
-    return tuple(cards)  # type: ignore[arg-type]
+    return CardsAndModels(
+        cards=tuple(cards),  # type: ignore[arg-type]  # validated as Card above
+        models=tuple(models),  # type: ignore[arg-type]  # validated as ModelPreset
+    )
 
 
 def _check_dirs(dirs: Sequence[Path], problems: list[str]) -> None:

@@ -37,7 +37,16 @@ T = TypeVar("T")
 
 # The modules whose code decides what a validated catalog looks like: an edit to any of them (a
 # development checkout, where the version number does not move) must invalidate the cache.
-_SCHEMA_MODULES = ("base", "cards", "compat", "features", "models", "loader", "validated_cache")
+_SCHEMA_MODULES = (
+    "base",
+    "cards",
+    "compat",
+    "compat_parse",
+    "features",
+    "models",
+    "loader",
+    "validated_cache",
+)
 
 
 def cache_file(kind: str, dirs: Sequence[Path]) -> Path | None:

@@ -31,10 +31,17 @@ from advisor.units import format_bytes
 if TYPE_CHECKING:
     from advisor.knowledge.base import Knowledge
     from advisor.knowledge.cards import Card
+    from advisor.knowledge.loader import CardsAndModels
 
 
-def estimate(workload: Workload, knowledge: Knowledge, *, sort: str = "gpus") -> WorkloadEstimate:
-    """Memory breakdown, assumptions and every catalog card ranked for ``workload``."""
+def estimate(
+    workload: Workload, knowledge: Knowledge | CardsAndModels, *, sort: str = "gpus"
+) -> WorkloadEstimate:
+    """Memory breakdown, assumptions and every catalog card ranked for ``workload``.
+
+    Only the catalog's cards and models are used: the full ``Knowledge`` or the lighter
+    ``CardsAndModels`` (``advisor.knowledge.loader.load_cards_and_models``) will do.
+    """
     r = resolve(workload, knowledge.models)
     c = components(r)
     cards = rank_cards(r, c, knowledge.cards, sort)

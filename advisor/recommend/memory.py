@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from advisor.knowledge.models import ModelPreset
 from advisor.recommend.resolve import Resolved
 from advisor.report import MemoryBreakdown
+
+if TYPE_CHECKING:
+    from advisor.knowledge.models import ModelPreset
 
 GiB = 2**30
 FLOAT_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
