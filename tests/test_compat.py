@@ -77,7 +77,7 @@ def test_bad_entries_are_rejected() -> None:
             cuda="12.x", update=0, label="x", linux_min_driver="1", windows_min_driver=None, source="x"
         )
     with pytest.raises(ValueError):
-        cx.Table[cx.DriverBranch].model_validate({"reviewed": "someday", "source": "x", "entries": []})
+        cx.DriverBranchTable.model_validate({"reviewed": "someday", "source": "x", "entries": []})
 
 
 def test_newer_toolkit_never_needs_an_older_driver(tables: cx.CompatTables) -> None:

@@ -9,7 +9,7 @@ advisor.knowledge.torch_builds and the best install in advisor.knowledge.torch_i
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,8 +19,6 @@ from advisor.knowledge.features import Feature
 from advisor.units import parse_cc
 
 Status = Literal["verified", "secondary", "unverified"]
-
-T = TypeVar("T", bound=BaseModel)
 
 
 # ---------------------------------------------------------------- table models
@@ -50,14 +48,17 @@ def _check_cc(v: str) -> str:
     return v
 
 
-class Table(BaseModel, Generic[T]):
-    """One knowledge table: when it was last reviewed, where it comes from, and its entries."""
+class Table(BaseModel):
+    """One knowledge table: when it was last reviewed and where it comes from; subclasses add ``entries``.
+
+    Concrete subclasses rather than a generic ``Table[T]``: parametrising a generic pydantic model costs a
+    schema rebuild per table at import, which every `advisor check` paid at start-up.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     reviewed: str  # "YYYY-MM-DD"
     source: str = Field(min_length=1)
-    entries: list[T]
 
     @field_validator("reviewed", mode="before")
     @classmethod
@@ -185,20 +186,44 @@ class DriverGpuSupport(_Entry):
     _c = field_validator("cc_min", "cc_max")(_check_cc)
 
 
-# Parametrised here, at module level, so pydantic registers each one in this module (as ``Table[Feature]``
-# ...) and a validated CompatTables can be pickled (advisor.knowledge.validated_cache).
-_TABLE_TYPES = (
-    Table[Feature],
-    Table[ToolkitDriver],
-    Table[CudaFamily],
-    Table[DriverBranch],
-    Table[NvccTargets],
-    Table[CcIsland],
-    Table[DriverGpuSupport],
-    Table[TorchRelease],
-    Table[TorchIndex],
-    Table[TorchArchList],
-)
+class FeatureTable(Table):
+    entries: list[Feature]
+
+
+class ToolkitDriverTable(Table):
+    entries: list[ToolkitDriver]
+
+
+class CudaFamilyTable(Table):
+    entries: list[CudaFamily]
+
+
+class DriverBranchTable(Table):
+    entries: list[DriverBranch]
+
+
+class NvccTargetsTable(Table):
+    entries: list[NvccTargets]
+
+
+class CcIslandTable(Table):
+    entries: list[CcIsland]
+
+
+class DriverGpuSupportTable(Table):
+    entries: list[DriverGpuSupport]
+
+
+class TorchReleaseTable(Table):
+    entries: list[TorchRelease]
+
+
+class TorchIndexTable(Table):
+    entries: list[TorchIndex]
+
+
+class TorchArchListTable(Table):
+    entries: list[TorchArchList]
 
 
 class CompatTables(BaseModel):
@@ -206,13 +231,13 @@ class CompatTables(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    features: Table[Feature]
-    cuda_toolkit_drivers: Table[ToolkitDriver]
-    cuda_families: Table[CudaFamily]
-    driver_branches: Table[DriverBranch]
-    nvcc_targets: Table[NvccTargets]
-    cc_islands: Table[CcIsland]
-    driver_gpu_support: Table[DriverGpuSupport]
-    torch_releases: Table[TorchRelease]
-    torch_index: Table[TorchIndex]
-    torch_arch_lists: Table[TorchArchList]
+    features: FeatureTable
+    cuda_toolkit_drivers: ToolkitDriverTable
+    cuda_families: CudaFamilyTable
+    driver_branches: DriverBranchTable
+    nvcc_targets: NvccTargetsTable
+    cc_islands: CcIslandTable
+    driver_gpu_support: DriverGpuSupportTable
+    torch_releases: TorchReleaseTable
+    torch_index: TorchIndexTable
+    torch_arch_lists: TorchArchListTable
