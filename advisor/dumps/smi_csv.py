@@ -18,7 +18,9 @@ KIND = "nvidia-smi"
 # A header: two or more comma-separated query field names, one of them a field we read, one dotted or
 # with an underscore (so prose such as "name, age" is not taken for one).
 HEADER = re.compile(
-    r"^[ \t]*(?=[^\n]*\b(?:name|pci\.bus_id|uuid|compute_cap|driver_version|memory\.total)\b)(?=[^\n]*[._])"
+    # (?=[^\n,]*,) first: a line without a comma fails in one linear pass, before the costlier lookaheads.
+    r"^(?=[^\n,]*,)[ \t]*(?=[^\n]*\b(?:name|pci\.bus_id|uuid|compute_cap|driver_version|memory\.total)\b)"
+    r"(?=[^\n]*[._])"
     r"[a-z_][a-z0-9_.]*(?: \[[^\],\n]{1,12}\])?(?:,[ \t]*[a-z_][a-z0-9_.]*(?: \[[^\],\n]{1,12}\])?)+[ \t]*$",
     re.MULTILINE,
 )
