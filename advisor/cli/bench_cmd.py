@@ -117,33 +117,28 @@ def bench_progress(err: Console, *, enabled: bool) -> Iterator[Callable[[Progres
 
 
 def _render(run: BenchRun, out: Console) -> None:
-    """The human table: one row per result, then findings and notes."""
+    """The human table (the same rows and wording as `advisor check`), then findings and notes."""
+    from rich import box
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"advisor bench ({run.mode}, {run.seconds:.1f} s)", title_justify="left")
-    for name in ("device", "test", "dtype", "value", "unit", "peak", "efficiency", "spread"):
-        table.add_column(
-            name, justify="right" if name in ("value", "peak", "efficiency", "spread") else "left"
-        )
-    for r in run.results:
-        device = "cpu" if r.device == "cpu" else f"gpu {r.device}"
-        test = r.test if r.peer is None else f"{r.test} → gpu {r.peer}"
-        table.add_row(
-            device,
-            test,
-            r.dtype or "",
-            f"{r.value:.4g}",
-            r.unit,
-            "" if r.peak is None else f"{r.peak:.4g}",
-            "" if r.efficiency is None else f"{100 * r.efficiency:.0f}%",
-            f"{100 * r.spread:.0f}%",
-        )
+    from advisor.render import common
+
+    title = f"advisor bench ({run.mode}, {run.seconds:.1f} s)"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    rows = common.bench_rows(run.results)
+    columns = [c for c in common.bench_columns(rows) if c.key != "notes"]
+    for c in columns:
+        numeric = c.key in ("value", "peak", "efficiency", "spread")
+        table.add_column(c.title, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(Text(row[c.key]) for c in columns))
     out.print(table)
     if any(r.device == "cpu" and r.peak is not None for r in run.results):
-        out.print("cpu peak: theoretical upper bound from cores × clock × SIMD × FMA (--json shows how)")
+        out.print("CPU peak: theoretical upper bound from cores × clock × SIMD × FMA (--json shows how)")
     for f in run.findings:
         where = "" if f.gpu is None else f" (GPU {f.gpu})"
-        out.print(f"[bold]{f.severity}[/bold] {f.code}{where}: {f.title}")
+        out.print(Text.assemble((f.severity, "bold"), f" {f.code}{where}: {f.title}"))
         out.print(f"  {f.detail}", markup=False)
         if f.fix:
             out.print(f"  fix: {f.fix}", markup=False)
