@@ -97,7 +97,8 @@ class Card(_Strict):
 
     @property
     def memory_bytes(self) -> int:
-        return int(self.memory_gb * 1e9)
+        """The card's memory in bytes: marketed GPU "GB" are binary (a 24 GB RTX 3090 reports 24576 MiB)."""
+        return int(self.memory_gb * 2**30)
 
     def peak(self, dtype: str) -> float | None:
         """Dense peak for a bench dtype (fp32/tf32/fp16/bf16/fp8), TFLOP/s."""

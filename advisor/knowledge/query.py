@@ -173,7 +173,7 @@ def filter_cards(
             continue
         if segment is not None and c.segment != segment.casefold():
             continue
-        if min_memory_bytes is not None and c.memory_gb * 2**30 < min_memory_bytes:
+        if min_memory_bytes is not None and c.memory_bytes < min_memory_bytes:
             continue
         if want_cc is not None and (c.cc is None or c.cc < want_cc):
             continue

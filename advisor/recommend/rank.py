@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from advisor.knowledge.cards import Card
-from advisor.recommend.memory import Components, GiB, per_gpu_bytes
+from advisor.recommend.memory import Components, per_gpu_bytes
 from advisor.recommend.resolve import Resolved
 from advisor.recommend.throughput import Rates, card_rates, estimate_throughput
 from advisor.report import CardFit
@@ -15,9 +15,8 @@ SORTS = ("gpus", "throughput", "price-perf", "cost")
 
 
 def card_capacity(card: Card) -> int:
-    """Usable bytes of one card: the catalog's GB read as GiB (GPU memory is binary-sized: a "24 GB"
-    RTX 3090 reports 24576 MiB in nvidia-smi)."""
-    return int(card.memory_gb * GiB)
+    """Usable bytes of one card (the catalog's GB read as GiB, see Card.memory_bytes)."""
+    return card.memory_bytes
 
 
 def fewest_gpus(c: Components, batch: int, capacity: int, max_gpus: int) -> int | None:

@@ -271,11 +271,11 @@ def _gpu_verdict(
         total, how = gpu.memory_total_bytes, "read"
         if total is None:
             # A dump without sizes (collect_env lists names only): the catalog card's size, when the name
-            # identifies exactly one card. Marketed GPU "GB" are binary: a 24 GB card reports 24576 MiB.
+            # identifies exactly one card.
             card = match_gpu(gpu, knowledge.cards)
             if card is None:
                 return None, "memory size unknown"
-            total, how = int(card.memory_gb * 2**30), f"the catalog size of {card.name}"
+            total, how = card.memory_bytes, f"the catalog size of {card.name}"
         assert req.op is not None and isinstance(req.value, int)
         wanted = req.value
         # Within the tolerance the sizes are equal: compare the asked size with itself.
