@@ -26,6 +26,9 @@ FindingCode = Literal[
     "rocm-build-on-nvidia",
     "cuda-visible-devices-hides-gpu",
     "unknown-gpu",
+    "cudnn-version-mismatch",
+    "jaxlib-plugin-mismatch",
+    "knowledge-outdated",
     # health
     "ecc-errors",
     "gpu-throttled",
@@ -38,6 +41,10 @@ FindingCode = Literal[
     "underperforming",
     "insufficient-memory",
     "requirement-unmet",
+    # cluster
+    "interconnect-slow",
+    "nccl-transport-fallback",
+    "node-unreachable",
 ]
 
 BenchTest = Literal["matmul", "memory-bandwidth", "h2d", "d2h", "p2p", "launch-latency"]
@@ -54,6 +61,8 @@ class Finding(_Record):
     code: FindingCode
     severity: Severity
     gpu: int | None = None
+    # what the finding is about beyond a GPU index: a framework ("torch", "tensorflow", "jax"), a node, a link
+    subject: str | None = None
     title: str
     detail: str
     fix: str | None = None

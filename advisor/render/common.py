@@ -293,8 +293,11 @@ def bench_rows(bench: Sequence[BenchResult]) -> list[dict[str, str]]:
 
 
 def finding_subject(f: Finding) -> str:
-    """``GPU 2`` or ``machine``."""
-    return "machine" if f.gpu is None else f"GPU {f.gpu}"
+    """``GPU 2``, ``machine``, or the finding's own subject (``tensorflow``, ``GPU 1 · jax``, a node)."""
+    where = "machine" if f.gpu is None else f"GPU {f.gpu}"
+    if not f.subject:
+        return where
+    return f.subject if f.gpu is None else f"{where} · {f.subject}"
 
 
 @dataclass(frozen=True)
