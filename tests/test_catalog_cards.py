@@ -83,6 +83,10 @@ SPEC_FACTS = [
     ("mi300x", "tflops.bf16", 1307.4), ("mi300x", "gfx_arch", "gfx942"), ("l4", "tdp_watts", 72),
     ("rtx-5090", "compute_capability", "12.0"), ("tesla-p100-pcie-16gb", "tflops.fp16", None),
     ("tesla-v100-sxm2-32gb", "tflops.bf16", None), ("rtx-3090", "launch_price_usd", 1499),
+    # audit-2026-12 §2: HGX B200 column, NVIDIA 150 W, total board power, one AMD FP32 convention
+    ("b200", "tflops.fp32", 75), ("b200", "tflops.tf32", 1100), ("b200", "memory_bandwidth_gbs", 7700),
+    ("gtx-1070", "tdp_watts", 150), ("quadro-rtx-8000", "tdp_watts", 295), ("mi300x", "tflops.fp32", 81.7),
+    ("mi250x", "tflops.fp32", 47.9), ("rtx-2080", "pci_device_ids", ["0x1e82", "0x1e87"]),
 ]  # fmt: skip
 
 
@@ -108,10 +112,24 @@ def test_achievable_figures_from_the_mamf_table(cards: tuple[Card, ...]) -> None
 
 
 def test_unverified_values_are_marked(cards: tuple[Card, ...]) -> None:
-    # card-specs.md caveat 5: A10G tensor rates, the RTX 5090 FP32-accumulate rate, some NVLink figures.
+    # card-specs.md caveat 5: A10G tensor rates and some NVLink figures stay unverified.
     assert "tflops.fp16" in by_id(cards, "a10g").unverified
-    assert "tflops.bf16" in by_id(cards, "rtx-5090").unverified
     assert "nvlink_gbs" in by_id(cards, "titan-rtx").unverified
+
+
+def test_audit_2026_12_resolved_marks_are_gone(cards: tuple[Card, ...]) -> None:
+    # The audit found sources for these (datasheets, the RTX Blackwell whitepaper, NVIDIA's CC pages).
+    resolved = {
+        "rtx-5090": "tflops.bf16",
+        "a30": "nvlink_gbs",
+        "a100-pcie-40gb": "nvlink_gbs",
+        "l4": "pcie_gen",
+        "gtx-1070": "compute_capability",
+        "rtx-2080": "compute_capability",
+        "rtx-a5000": "compute_capability",
+    }
+    for card_id, field in resolved.items():
+        assert field not in by_id(cards, card_id).unverified, card_id
 
 
 def test_fixture_only_cards_leave_throughput_unknown(cards: tuple[Card, ...]) -> None:

@@ -113,16 +113,14 @@ def test_family_floor_sits_between_the_x0_driver_and_every_later_minor(tables: c
 def test_branch_table_agrees_with_the_toolkit_rows(tables: cx.CompatTables) -> None:
     branches = sorted(tables.driver_branches.entries, key=lambda e: e.branch)
     assert [Version(b.max_cuda) for b in branches] == sorted(Version(b.max_cuda) for b in branches)
+    known = [r for r in tables.cuda_toolkit_drivers.entries if r.linux_min_driver]
     for b in branches:
-        if b.status == "unverified":
-            continue  # R565 → 12.7: no public 12.7 toolkit (compat.md §1.3)
-        ga = [
-            r
-            for r in tables.cuda_toolkit_drivers.entries
-            if Version(r.cuda) == Version(b.max_cuda) and r.linux_min_driver
-        ]
-        assert ga, b
-        assert min(Version(r.linux_min_driver or "0").major for r in ga) == b.branch, b
+        # No toolkit whose driver belongs to this branch (or an older one) is newer than the branch's CUDA...
+        within = [Version(r.cuda) for r in known if Version(r.linux_min_driver or "0").major <= b.branch]
+        assert max(within) <= Version(b.max_cuda), b
+        # ...and the GA toolkit of the branch's CUDA, where its driver is known, runs on the branch.
+        ga = [r for r in known if Version(r.cuda) == Version(b.max_cuda) and r.update == 0]
+        assert all(Version(r.linux_min_driver or "0").major <= b.branch for r in ga), b
 
 
 def test_every_release_variant_has_a_linux_arch_list_and_no_orphans(tables: cx.CompatTables) -> None:
@@ -198,7 +196,9 @@ def test_min_driver_for_unknown_cuda_is_none(tables: cx.CompatTables) -> None:
     [
         ("550.54.15", "12.4", "secondary"),
         ("410.104", "10.0", "secondary"),
-        ("565.57.01", "12.7", "unverified"),
+        ("565.57.01", "12.7", "secondary"),
+        ("430.26", "10.1", "secondary"),
+        ("615.71.09", "13.4", "secondary"),
     ],
 )
 def test_driver_max_cuda_from_the_branch_table(
@@ -360,9 +360,10 @@ def test_thor_and_arch_specific_targets(tables: cx.CompatTables) -> None:
 
 
 def test_unknown_release_has_no_arch_list(tables: cx.CompatTables) -> None:
-    assert arch_list_for(tables, "1.5", "cu102", "linux-x86_64") is None
-    assert find_release(tables, "1.5") is None
-    assert arch_list_for(tables, "2.12", "cu132", "windows") is None
+    assert arch_list_for(tables, "0.4", "cu90", "linux-x86_64") is None
+    assert find_release(tables, "0.4") is None
+    assert arch_list_for(tables, "2.8", "cu128", "linux-aarch64") is None  # aarch64 2.6-2.10: a known gap
+    assert arch_list_for(tables, "2.15", "cu126", "linux-x86_64") is None  # 2.15 has no cu126
 
 
 def test_nvcc_targets(tables: cx.CompatTables) -> None:
@@ -374,9 +375,21 @@ def test_nvcc_targets(tables: cx.CompatTables) -> None:
 
 def test_driver_drops_kepler_after_r470(tables: cx.CompatTables) -> None:
     entry = driver_drops_gpu(tables, (3, 7), "535.104.05")
-    assert entry is not None and entry.last_branch == 470 and entry.status == "unverified"
+    assert entry is not None and entry.last_branch == 470 and entry.status == "verified"
     assert driver_drops_gpu(tables, (3, 7), "430.26") is None  # dump 43's K80 driver
-    assert driver_drops_gpu(tables, (6, 0), "580.65.06") is None  # CUDA 13 drops Pascal, not the driver
+
+
+@pytest.mark.parametrize("cc", [(5, 2), (6, 0), (6, 1), (7, 0)])
+def test_r590_drops_maxwell_pascal_volta(tables: cx.CompatTables, cc: tuple[int, int]) -> None:
+    # NVIDIA's deprecation schedule: R580 is the last branch for Maxwell, Pascal, Volta (audit §2 #5).
+    entry = driver_drops_gpu(tables, cc, "590.44.01")
+    assert entry is not None and entry.last_branch == 580 and entry.status == "verified"
+    assert driver_drops_gpu(tables, cc, "580.126.20") is None
+
+
+@pytest.mark.parametrize("cc", [(5, 3), (6, 2), (7, 2), (7, 5)])
+def test_r590_keeps_turing_and_leaves_tegra_alone(tables: cx.CompatTables, cc: tuple[int, int]) -> None:
+    assert driver_drops_gpu(tables, cc, "595.71.05") is None
 
 
 # ---------------------------------------------------------------- best install
@@ -398,6 +411,25 @@ def test_best_install_respects_the_driver(tables: cx.CompatTables) -> None:
     assert advice.newest is not None and advice.newest.cuda >= Version("13.0")
 
 
+@pytest.mark.parametrize("platform", ["linux-x86_64", "windows"])
+@pytest.mark.parametrize("cc", [(5, 2), (6, 1), (7, 0)])
+def test_best_install_for_pre_turing_is_the_last_release_with_cu126(
+    tables: cx.CompatTables, cc: tuple[int, int], platform: Platform
+) -> None:
+    # 2.15 dropped cu126, the last variant with Maxwell/Pascal/Volta kernels (RFC pytorch#190385): the
+    # advice must be 2.14.x +cu126, never a 2.15 wheel without kernels for the GPU.
+    advice = best_install(tables, [cc], platform, driver_version="580.126.20")
+    for item in (advice.choice, advice.newest):
+        assert item is not None and (item.release.release, item.variant) == ("2.14", "cu126")
+        assert item.pip == "pip install torch==2.14.1 --index-url https://download.pytorch.org/whl/cu126"
+
+
+def test_best_install_for_turing_and_newer_is_2_15(tables: cx.CompatTables) -> None:
+    advice = best_install(tables, [(7, 5), (12, 0)], "linux-x86_64", driver_version="580.126.20")
+    assert advice.choice is not None
+    assert advice.choice.pip == "pip install torch==2.15.0 --index-url https://download.pytorch.org/whl/cu132"
+
+
 def test_best_install_when_the_driver_runs_nothing(tables: cx.CompatTables) -> None:
     advice = best_install(tables, [(6, 0)], "linux-x86_64", driver_version="410.104")  # dump 03
     assert advice.choice is None
@@ -413,8 +445,12 @@ def test_best_install_when_no_wheel_covers_all_gpus(tables: cx.CompatTables) -> 
 
 def test_pip_command_pins_unknown_patches_with_a_star(tables: cx.CompatTables) -> None:
     rel = find_release(tables, "1.12")
-    assert rel is not None
+    assert rel is not None and rel.latest == "1.12.1"
     assert pip_command(tables, rel, "cu116") == (
+        "pip install torch==1.12.1 --index-url https://download.pytorch.org/whl/cu116"
+    )
+    unknown_patch = rel.model_copy(update={"latest": None})
+    assert pip_command(tables, unknown_patch, "cu116") == (
         "pip install torch==1.12.* --index-url https://download.pytorch.org/whl/cu116"
     )
 

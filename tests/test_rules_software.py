@@ -431,14 +431,26 @@ def test_nvidia_smi_cuda_version_not_found_is_not_a_missing_driver(knowledge: Kn
 # --- driver-drops-gpu ------------------------------------------------------------------------------------
 
 
-def test_driver_drops_kepler_is_a_warning_because_the_fact_is_unverified(knowledge: Knowledge) -> None:
+def test_driver_drops_kepler_is_an_error_now_that_the_fact_has_a_source(knowledge: Knowledge) -> None:
     machine = Machine(
         host=LINUX, driver=DriverInfo(version="535.104.05"), gpus=[GPU(index=0, name="Tesla K80")]
     )
     f = _one(check_software(machine, knowledge), "driver-drops-gpu")
-    assert f.severity == "warning" and "unverified" in f.detail and "R470" in (f.fix or "")
+    assert f.severity == "error" and "R470" in (f.fix or "")
     old = machine.model_copy(update={"driver": DriverInfo(version="430.26")})
     assert "driver-drops-gpu" not in _codes(check_software(old, knowledge))
+
+
+def test_driver_r590_drops_a_gtx_1080_ti_and_r580_keeps_it(knowledge: Knowledge) -> None:
+    machine = Machine(
+        host=LINUX,
+        driver=DriverInfo(version="590.44.01"),
+        gpus=[GPU(index=0, name="NVIDIA GeForce GTX 1080 Ti")],
+    )
+    f = _one(check_software(machine, knowledge), "driver-drops-gpu")
+    assert f.severity == "error" and "Pascal" in f.detail and "R580" in (f.fix or "")
+    lts = machine.model_copy(update={"driver": DriverInfo(version="580.126.20")})
+    assert "driver-drops-gpu" not in _codes(check_software(lts, knowledge))
 
 
 # --- CUDA_VISIBLE_DEVICES ----------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ class DriverBranch(_Entry):
 
     branch: int
     max_cuda: str
+    notes: str | None = None
 
     _v = field_validator("max_cuda")(_check_version)
 
