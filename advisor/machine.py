@@ -85,6 +85,9 @@ class GPU(_Record):
     power_default_limit_watts: float | None = None
     power_max_limit_watts: float | None = None
     temperature_c: float | None = None
+    temperature_slowdown_c: float | None = None  # "GPU Slowdown Temp": clocks drop at or above it
+    temperature_shutdown_c: float | None = None  # "GPU Shutdown Temp"
+    temperature_max_operating_c: float | None = None  # "GPU Max Operating Temp" (target for sustained load)
     utilization_gpu_percent: float | None = None
     performance_state: str | None = None  # "P0".."P12"
     pcie_gen_current: int | None = None
@@ -178,6 +181,21 @@ class HostInfo(_Record):
     cuda_visible_devices: str | None = None  # None: unset; "" means set to empty
     system_cuda_version: str | None = None  # nvcc / "CUDA runtime version" in collect_env (not torch's)
     jetson: bool | None = None  # Tegra / JetPack
+    accelerators: list[str] | None = (
+        None  # non-NVIDIA accelerators seen ("Apple MPS", "AMD ROCm", "Intel XPU")
+    )
+
+
+class Evidence(_Record):
+    """One recognised message line (kernel log, traceback, CUDA/NVML error), from catalog/evidence/."""
+
+    id: str  # the catalogue entry, e.g. "xid-79", "cuda-error-35-insufficient-driver"
+    code: str | None = None  # the finding code it is evidence for (None: informative only)
+    text: str  # the line as pasted (joined when the message wraps), at most 300 characters
+    line: int | None = None  # 0-based line in the paste
+    xid: int | None = None
+    pci_bus_id: str | None = None
+    facts: dict[str, str] = Field(default_factory=dict)  # what the line says (gpu_name, legacy_branch, ...)
 
 
 class Machine(_Record):
@@ -191,3 +209,6 @@ class Machine(_Record):
     torch: TorchInfo = Field(default_factory=TorchInfo)
     missing: list[str] = Field(default_factory=list)  # what the source lacked, in words ("torch section")
     probe_timeouts: list[str] = Field(default_factory=list)  # sources that hung ("nvml", "torch")
+    evidence: list[Evidence] = Field(default_factory=list)  # recognised messages, in paste order
+    packages: dict[str, str] | None = None  # Python packages seen (pip/conda lists): name → version
+    notes: list[str] = Field(default_factory=list)  # what a dump parser assumed, in words

@@ -17,10 +17,10 @@ import codecs
 import sys
 from pathlib import Path
 
-from advisor.dumps import collect_env, messages
 from advisor.dumps.detect import CSV, QUERY, TABLE, XML, covered, find_spans
 from advisor.dumps.merge import merge
 from advisor.dumps.partial import Partial
+from advisor.dumps.registry import scanners
 from advisor.dumps.text import normalise
 from advisor.errors import InputError
 from advisor.machine import Machine
@@ -114,10 +114,8 @@ def _parse(text: str, label: str) -> Machine:
 
             partials.append(parse_csv(lines[span.start : span.end], span.start))
     mask = covered(spans, len(lines))
-    found = collect_env.scan(lines, mask)
-    if found is not None:
-        partials.append(found)
-    partials += messages.scan(lines, mask)
+    for _name, scan in scanners():
+        partials += scan(lines, mask)
     partials = [p for p in partials if not p.is_empty()]
     if not partials:
         detail = f" ({problems[0]})" if problems else ""

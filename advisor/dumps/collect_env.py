@@ -90,7 +90,13 @@ _CANDIDATE = re.compile(
 _MAX_HITS = 20_000  # one collect_env is a few hundred lines; a paste repeating it says nothing new
 
 
-def scan(lines: list[str], mask: bytearray) -> Partial | None:
+def scan(lines: list[str], mask: bytearray) -> list[Partial]:
+    """The collect_env partial (none, or one) read from the lines outside the nvidia-smi spans."""
+    found = scan_one(lines, mask)
+    return [] if found is None else [found]
+
+
+def scan_one(lines: list[str], mask: bytearray) -> Partial | None:
     """Read the collect_env lines outside the nvidia-smi spans (found by one regex pass); None if none."""
     facts: dict[str, str] = {}
     cpu: dict[str, str] = {}

@@ -15,7 +15,15 @@ from pydantic import BaseModel
 from advisor.dumps.partial import Partial
 from advisor.machine import GPU, DriverInfo, Machine
 
-_PRIORITY = {"nvidia-smi-xml": 0, "nvidia-smi-q": 1, "nvidia-smi": 2, "collect_env": 3, "messages": 4}
+_PRIORITY = {
+    "nvidia-smi-xml": 0,
+    "nvidia-smi-q": 1,
+    "nvidia-smi": 2,
+    "collect_env": 3,
+    "report": 4,
+    "messages": 5,
+    "evidence": 6,
+}
 _SOURCE_ORDER = ("collect_env", "nvidia-smi", "nvidia-smi-q", "nvidia-smi-xml")
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -48,7 +56,21 @@ def merge(partials: list[Partial], problems: list[str] | None = None) -> Machine
     if host.os is None:
         missing.append("host section")
 
-    kinds = {p.kind for p in ordered}
+    accelerators: list[str] = []
+    for p in ordered:
+        accelerators += [a for a in p.machine.host.accelerators or [] if a not in accelerators]
+    if accelerators:
+        host = host.model_copy(update={"accelerators": accelerators})
+    evidence = sorted((e for p in ordered for e in p.machine.evidence), key=lambda e: e.line or 0)
+    packages: dict[str, str] = {}
+    for p in sorted(ordered, key=lambda p: p.position):
+        for name, version in (p.machine.packages or {}).items():
+            packages.setdefault(name, version)
+    notes: list[str] = []
+    for p in ordered:
+        notes += [n for n in p.machine.notes if n not in notes]
+
+    kinds = {"messages" if p.kind == "evidence" else p.kind for p in ordered}
     source = "+".join(k for k in _SOURCE_ORDER if k in kinds) or "+".join(sorted(kinds))
     return Machine(
         source=source,
@@ -58,6 +80,9 @@ def merge(partials: list[Partial], problems: list[str] | None = None) -> Machine
         gpus_known=gpus_known,
         torch=torch,
         missing=missing,
+        evidence=evidence,
+        packages=packages or None,
+        notes=notes,
     )
 
 

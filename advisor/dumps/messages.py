@@ -184,6 +184,8 @@ def _pci_device(s: str, lines: list[str], i: int) -> PciDevice | None:
         if "Kernel driver in use:" in follow:
             driver = follow.split(":", 1)[1].strip() or None
             break
+        if "Kernel modules:" in follow:
+            driver = ""  # `lspci -k` lists the modules that could drive it, and none is bound
         if follow and not follow[:1].isspace():
             break
     return PciDevice(

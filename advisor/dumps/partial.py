@@ -49,4 +49,7 @@ class Partial:
             or m.torch.init_messages
             or m.torch.arch_list
             or m.host.os
+            or m.evidence
+            or m.packages
+            or m.host.accelerators
         )

@@ -29,6 +29,8 @@ def normalise(text: str) -> str:
         text = _HTML.sub("", text)
     if "\n>" in text or text.startswith(">"):
         text = _QUOTE.sub("", text)
+    if "#012" in text:
+        text = text.replace("#012", "\n")  # rsyslog writes a message's newlines as "#012"
     text = _BLANK_RUN.sub("\n\n", text)  # parsers treat one blank line like many; this bounds line count
     if "&gt;" in text and "<nvidia_smi_log" not in text:
         # Issue pages copied as HTML escape '>' in tracebacks; XML keeps its entities untouched.

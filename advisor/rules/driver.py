@@ -45,8 +45,9 @@ def driver_state(f: Facts) -> list[Finding]:
             )
         ]
     pci = nvidia_pci(f.machine)
-    # vfio-pci: passed through to a VM on purpose, not a missing driver.
-    unbound = [d for d in pci if d.driver not in ("nvidia", "vfio-pci")]
+    # vfio-pci: passed through to a VM on purpose, not a missing driver. A device whose driver is
+    # unknown (None: plain lspci, no "Kernel driver in use" line read) says nothing about the driver.
+    unbound = [d for d in pci if d.driver is not None and d.driver not in ("nvidia", "vfio-pci")]
     texts = error + "\n" + f.messages.lower()
     smi_says_no_driver = any(t in error for t in NO_DRIVER_TEXTS)
     # torch prints "Found no NVIDIA driver" on GPU-less machines too: it needs a GPU on the bus.
@@ -55,11 +56,13 @@ def driver_state(f: Facts) -> list[Finding]:
     # A PCI bus that was read and shows no NVIDIA device settles it: driver packages without a card
     # (NVML then says "Driver Not Loaded") are a GPU-less machine, not a missing driver.
     bus_has_none = f.machine.driver.pci_devices is not None and not pci
+    # NVML answered ("No devices were found") while the bus shows a GPU: the driver did not take it.
+    nvml_saw_none = bool(drv.nvml_ok and f.machine.gpus_known and not f.machine.gpus and pci)
     if (
         not f.machine.gpus
         and not bus_has_none
         and not f.machine.torch.cuda_available  # CUDA initialised: some driver works
-        and (smi_says_no_driver or torch_says_no_driver or no_nvml or unbound)
+        and (smi_says_no_driver or torch_says_no_driver or no_nvml or unbound or nvml_saw_none)
     ):
         facts = []
         if drv.nvml_error:
@@ -70,7 +73,7 @@ def driver_state(f: Facts) -> list[Finding]:
                 "bus shows one, so the driver could not bring it up (`sudo dmesg | grep NVRM` says why)"
             )
         if unbound:
-            bound = ", ".join(f"{d.address} ({d.driver or 'no kernel driver shown'})" for d in unbound)
+            bound = ", ".join(f"{d.address} ({d.driver or 'no kernel driver bound'})" for d in unbound)
             facts.append(f"NVIDIA PCI devices without the nvidia driver: {bound}")
         if "found no nvidia driver" in texts:
             facts.append("torch: Found no NVIDIA driver on your system")

@@ -12,18 +12,53 @@ import re
 from advisor.knowledge.match import match_gpu
 from advisor.machine import GPU
 from advisor.report import Finding, Severity
-from advisor.rules.software_facts import Facts, name_candidates
+from advisor.rules.evidence import explained, gpu_evidence
+from advisor.rules.software_facts import Facts, looks_amd, name_candidates, nvidia_pci
+
+
+def other_accelerators(f: Facts) -> list[str]:
+    """What the machine has instead of an NVIDIA GPU: AMD/Intel GPUs, Apple's MPS, DirectML."""
+    m = f.machine
+    other = list(m.host.accelerators or [])
+    amd = [g for g in m.gpus if g.vendor == "amd" or looks_amd(g.name)]
+    if (amd or m.torch.hip_version) and not any("AMD" in a for a in other):
+        other.append(f"AMD GPU ({amd[0].name})" if amd and amd[0].name else "AMD ROCm")
+    if m.host.os == "Darwin" and not any("Apple" in a for a in other):
+        arm = (m.host.machine_arch or "").lower() in {"arm64", "aarch64"}
+        other.append("Apple silicon (MPS)" if arm else "none usable by CUDA (macOS)")
+    return other
 
 
 def no_gpu(f: Facts) -> list[Finding]:
-    """no-gpu: the source lists no GPU and no NVIDIA PCI device, and torch sees none either."""
+    """no-gpu: no NVIDIA GPU anywhere in the source (GPU list, PCI bus, kernel log, torch), saying what
+    accelerator the machine has instead (macOS/MPS, AMD ROCm, Intel XPU) when the source shows one."""
     m = f.machine
-    if f.nvidia_present or m.gpus or not m.gpus_known:
+    if f.nvidia_present:
         return []
-    if m.torch.cuda_available or (m.torch.device_count or 0) > 0:
+    other = other_accelerators(f)
+    non_nvidia = [g for g in m.gpus if g.vendor != "nvidia" or looks_amd(g.name)]
+    if len(non_nvidia) < len(m.gpus):
+        return []  # an NVIDIA GPU is listed (f.gpus may skip it when its name is unknown)
+    if not other and (m.gpus or not m.gpus_known):
+        return []
+    if not other and (m.torch.cuda_available or (m.torch.device_count or 0) > 0):
         return []
     nvml = f" NVML: {m.driver.nvml_error.strip()}." if m.driver.nvml_error else ""
-    pci = "" if m.driver.pci_devices is not None else " The PCI bus was not read."
+    pci = "" if m.driver.pci_devices is not None or other else " The PCI bus was not read."
+    if other:
+        what = ", ".join(other)
+        return [
+            Finding(
+                code="no-gpu",
+                severity="info",
+                title=f"No NVIDIA GPU: this machine has {what}",
+                detail=f"The source shows no NVIDIA GPU; the accelerator here is {what}, which CUDA "
+                "builds cannot use." + nvml + f.missing_note(),
+                fix="Use the framework build for this accelerator (macOS: `pip install torch` runs on MPS "
+                "on Apple silicon; AMD: the ROCm wheels from https://pytorch.org/get-started/locally/); "
+                "CUDA builds, nvidia-smi and NVIDIA drivers do not apply here.",
+            )
+        ]
     return [
         Finding(
             code="no-gpu",
@@ -34,7 +69,52 @@ def no_gpu(f: Facts) -> list[Finding]:
             + pci
             + f.missing_note(),
             fix="If this machine should have a GPU: check `lspci | grep -i nvidia`, the driver, and (in a "
-            "container) that it was started with GPU access.",
+            "container) that it was started with GPU access. Otherwise install the CPU wheel: "
+            "`pip install torch --index-url https://download.pytorch.org/whl/cpu`.",
+        )
+    ]
+
+
+def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
+    """An NVIDIA GPU is present (PCI bus, kernel log, a CUDA error naming it) but no source shows a
+    usable one, and no other finding says why: never healthy, and say what would tell."""
+    m = f.machine
+    if any(x.severity in ("error", "warning") for x in findings):
+        return []
+    usable = [g for g in m.gpus if g.vendor == "nvidia" and not g.lost and not looks_amd(g.name)]
+    if usable or any(g.lost for g in m.gpus) or m.torch.cuda_available:
+        return []
+    pci = nvidia_pci(m)
+    seen = gpu_evidence(m)
+    if not pci and not seen:
+        return []
+    if any(e.facts.get("gpu_working") == "true" for e in m.evidence) or explained(m):
+        return []  # the driver reports faults of running applications, or a message says why
+    where = (
+        f"the PCI bus shows {len(pci)} NVIDIA device(s) ({', '.join(d.address for d in pci)})"
+        if pci
+        else f'the paste says "{seen[0].text}"'
+    )
+    unknown = []
+    if m.driver.nvml_ok is None:
+        unknown.append("whether the driver answers (no nvidia-smi output)")
+    if pci and all(d.driver is None for d in pci):
+        unknown.append("which kernel driver is bound (`lspci -k` was not shown)")
+    if m.torch.version is None and m.torch.installed is None:
+        unknown.append("the torch build")
+    return [
+        Finding(
+            code="no-gpu",
+            severity="warning",
+            title="An NVIDIA GPU is present but no source shows it usable",
+            detail=f"An NVIDIA GPU is in this machine ({where}), yet nothing here shows a working GPU "
+            "(no nvidia-smi GPU list, no CUDA device)"
+            + (f"; unknown: {'; '.join(unknown)}" if unknown else "")
+            + ". Nothing in the paste explains it."
+            + f.missing_note(),
+            fix="Collect `nvidia-smi`, `lspci -k -d 10de:`, `sudo dmesg | grep -i -e NVRM -e nvidia` and "
+            "`python -m torch.utils.collect_env`; they show whether the driver is loaded, bound to "
+            "the GPU and usable by torch.",
         )
     ]
 

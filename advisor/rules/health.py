@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from advisor.machine import GPU, Machine
 from advisor.report import Finding
+from advisor.rules.evidence import evidence_findings, gpu_evidence
 from advisor.rules.health_ecc import check_ecc
 from advisor.units import format_bytes
 
@@ -49,6 +50,10 @@ BUSY_MEMORY_FRACTION = 0.10
 BUSY_UTILIZATION_PERCENT = 20.0
 
 
+# The codes of this area a message in the paste can establish on its own (Xid lines, CUDA errors).
+HEALTH_CODES = frozenset({"ecc-errors", "gpu-hang", "gpu-busy", "gpu-throttled"})
+
+
 def check_health(machine: Machine, knowledge: Knowledge) -> list[Finding]:
     """Health findings for every GPU, plus gpu-hang when a probe source timed out."""
     findings = _hangs(machine)
@@ -62,6 +67,8 @@ def check_health(machine: Machine, knowledge: Knowledge) -> list[Finding]:
         findings += _power_limit(gpu)
         findings += _busy(gpu)
         findings += _mig(gpu)
+    present = bool(machine.gpus) or bool(gpu_evidence(machine))
+    findings += evidence_findings(machine, HEALTH_CODES, findings, present)
     return findings
 
 

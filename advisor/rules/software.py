@@ -17,12 +17,29 @@ from typing import TYPE_CHECKING
 from advisor.machine import Machine
 from advisor.report import Finding, Recommendation
 from advisor.rules.driver import driver_drops, driver_state
-from advisor.rules.gpu_presence import no_gpu, unknown_gpus, visible_devices
+from advisor.rules.evidence import evidence_findings
+from advisor.rules.gpu_presence import no_gpu, unknown_gpus, unusable_gpus, visible_devices
 from advisor.rules.software_facts import gather, install_recommendation
 from advisor.rules.torch_build import check_torch
 
 if TYPE_CHECKING:
     from advisor.knowledge.base import Knowledge
+
+# The codes of this area a message in the paste can establish on its own (advisor.rules.evidence).
+SOFTWARE_CODES = frozenset(
+    {
+        "no-gpu",
+        "no-driver",
+        "driver-library-mismatch",
+        "driver-too-old",
+        "driver-drops-gpu",
+        "arch-not-in-build",
+        "torch-cpu-only",
+        "torch-not-installed",
+        "rocm-build-on-nvidia",
+        "cuda-visible-devices-hides-gpu",
+    }
+)
 
 # ---------------------------------------------------------------- entry points
 
@@ -39,6 +56,8 @@ def check_software(machine: Machine, knowledge: Knowledge) -> list[Finding]:
     out += visible_devices(facts)
     out += check_torch(facts)
     out += driver_drops(facts)
+    out += evidence_findings(machine, SOFTWARE_CODES, out, facts.nvidia_present)
+    out += unusable_gpus(facts, out)
     return out
 
 

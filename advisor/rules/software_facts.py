@@ -19,6 +19,7 @@ from advisor.knowledge.torch_builds import TorchBuild, parse_torch_version
 from advisor.knowledge.torch_install import InstallAdvice, best_install
 from advisor.machine import Machine, PciDevice
 from advisor.report import Recommendation
+from advisor.rules.evidence import gpu_evidence
 from advisor.units import format_cc, parse_cc
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def gather(machine: Machine, knowledge: Knowledge) -> Facts:
         os="windows" if host.is_wsl else driver_os(host.os),
         jetson=jetson,
         gpus=gpus,
-        nvidia_present=bool(gpus) or bool(pci) or jetson,
+        nvidia_present=bool(gpus) or bool(pci) or jetson or bool(gpu_evidence(machine)),
         build=build,
         messages=messages,
         cards=tuple(knowledge.cards),

@@ -1,0 +1,182 @@
+"""The one evidence matcher: every message of ``catalog/evidence/*.yaml`` found anywhere in a paste.
+
+Kernel logs, tracebacks, container and application logs all print the same few hundred messages the
+driver, CUDA, NVML and PyTorch really emit. The catalogue lists them as data (a literal ``match`` text,
+an optional ``regex`` that captures facts, the facts the message implies, the finding code it is
+evidence for, its source). This module finds them with ONE search over the paste (an alternation of
+the literal texts, C speed, linear), reads each hit line (joined with the lines a wrapped message
+continues on, kernel-log prefixes removed), and turns what it found into ``Machine.evidence`` plus the
+facts the messages imply (NVML state, driver versions, torch availability, other accelerators).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from advisor.dumps.detect import hit_lines
+from advisor.dumps.lazy_re import LazyPattern
+from advisor.dumps.partial import Partial
+from advisor.knowledge.evidence import Entry, entries
+from advisor.machine import DriverInfo, Evidence, HostInfo, Machine, TorchInfo
+
+KIND = "evidence"
+MAX_EVIDENCE = 200  # a log repeating one message hundreds of times says nothing new after a few
+_MAX_HITS = 5_000
+_MAX_LINE = 2_000
+_TEXT = 300
+
+# What a kernel-log line starts with before the message: "[  12.3]", "[Sun May 17 15:55:50 2026]",
+# "May 17 15:55:50 host kernel: ", "kernel: ", then "NVRM: " on continuation lines.
+_PREFIX = LazyPattern(
+    r"^[ \t]*(?:\[[^\]\n]{1,40}\][ \t]*)?"
+    r"(?:[A-Z][a-z]{2}[ \t]+\d{1,2}[ \t]+\d\d:\d\d:\d\d[ \t]+\S{1,64}[ \t]+kernel:[ \t]*"
+    r"(?:\[[^\]\n]{1,40}\][ \t]*)?)?"
+    r"(?:kernel:[ \t]*)?(?:NVRM:[ \t]*)?"
+)
+
+
+@functools.cache
+def _by_needle() -> dict[str, tuple[Entry, ...]]:
+    table: dict[str, list[Entry]] = {}
+    for e in entries():
+        for n in e.needles:
+            table.setdefault(n, []).append(e)
+    return {k: tuple(v) for k, v in table.items()}
+
+
+@functools.cache
+def _trigger() -> re.Pattern[str]:
+    """All literal texts in one alternation, longest first (so a longer text wins at one position)."""
+    needles = sorted(_by_needle(), key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in needles))
+
+
+@functools.cache
+def _compiled(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
+
+
+def _window(lines: list[str], i: int, entry: Entry) -> str:
+    """The hit line joined with the lines a wrapped message continues on, prefixes and spacing removed."""
+    start = max(0, i - entry.before)
+    parts = []
+    for k in range(start, min(len(lines), i + entry.lines)):
+        s = lines[k][:_MAX_LINE]
+        parts.append(_PREFIX.sub("", s, count=1) if k != i or entry.before else s)
+    return " ".join(" ".join(parts).split())
+
+
+def find(lines: list[str], mask: bytearray) -> list[Evidence]:
+    """Every catalogue message in the unmasked lines, in paste order (each entry once per text)."""
+    trigger = _trigger()  # finds the hit lines; each is then tested against every text
+    table = _by_needle()
+    found: list[Evidence] = []
+    seen: set[tuple[str, str]] = set()
+    for i in hit_lines(lines, mask, trigger, _MAX_HITS):
+        line = lines[i][:_MAX_LINE]
+        candidates: dict[str, Entry] = {}
+        for needle, group in table.items():  # ~100 substring tests of one short line: microseconds
+            if needle in line:
+                for e in group:
+                    candidates.setdefault(e.id, e)
+        for e in candidates.values():
+            window = _window(lines, i, e) if (e.lines > 1 or e.before or e.regex) else line.strip()
+            facts = dict(e.facts)
+            if e.regex is not None:
+                m = _compiled(e.regex).search(window)
+                if m is None:
+                    continue
+                facts.update({k: v for k, v in m.groupdict().items() if v})
+            text = window[:_TEXT] if e.lines > 1 or e.before else line.strip()[:_TEXT]
+            key = (e.id, text)
+            if key in seen:
+                continue
+            seen.add(key)
+            xid = facts.get("xid")
+            found.append(
+                Evidence(
+                    id=e.id,
+                    code=e.code,
+                    text=text,
+                    line=i,
+                    xid=int(xid) if xid and xid.isdigit() else None,
+                    pci_bus_id=_bus(facts.get("bus")),
+                    facts={k: v[:120] for k, v in facts.items()},
+                )
+            )
+            if len(found) >= MAX_EVIDENCE:
+                return found
+    return found
+
+
+def _bus(text: str | None) -> str | None:
+    """A bus id in nvidia-smi's form ("00000000:3B:00.0"); Xid lines omit the function."""
+    if not text:
+        return None
+    parts = text.split(":")
+    if len(parts) == 2:
+        parts = ["0000", *parts]
+    if len(parts) != 3:
+        return None
+    domain, bus, rest = parts
+    if "." not in rest:
+        rest += ".0"
+    return f"{domain.upper().zfill(8)}:{bus.upper()}:{rest.upper()}"
+
+
+def scan(lines: list[str], mask: bytearray) -> list[Partial]:
+    """The evidence partial: the messages, and the facts they imply, merged with the other parts."""
+    found = find(lines, mask)
+    if not found:
+        return []
+    return [Partial(KIND, found[0].line or 0, machine_from(found), match="bus")]
+
+
+def machine_from(found: list[Evidence]) -> Machine:
+    """The facts the messages imply: later messages win for NVML state (the latest state counts)."""
+    driver: dict[str, Any] = {}
+    torch: dict[str, Any] = {}
+    host: dict[str, Any] = {}
+    messages: list[str] = []
+    accelerators: list[str] = []
+    for ev in found:
+        f = ev.facts
+        if f.get("nvml_ok") == "false":
+            driver["nvml_ok"] = False
+            if "nvml_error" in f:
+                driver["nvml_error"] = f["nvml_error"]
+            elif ev.code is not None:
+                driver.setdefault("nvml_error", ev.text)
+        for key in ("library_version", "kernel_module_version"):
+            if key in f:
+                driver[key] = f[key]
+        if "found_version" in f and f["found_version"].isdigit():
+            n = int(f["found_version"])
+            driver["cuda_version"] = f"{n // 1000}.{(n % 1000) // 10}"
+        if "cuda_available" in f:
+            torch.setdefault("cuda_available", f["cuda_available"] == "true")
+        if "built_with_cuda" in f:
+            torch["built_with_cuda"] = f["built_with_cuda"] == "true"
+        if "torch_installed" in f:
+            torch.setdefault("installed", f["torch_installed"] == "true")
+        if f.get("device_count", "").isdigit():
+            torch.setdefault("device_count", int(f["device_count"]))
+        if f.get("torch_message") == "true" and ev.text not in messages:
+            messages.append(ev.text)
+        if "accelerator" in f and f["accelerator"] not in accelerators:
+            accelerators.append(f["accelerator"])
+        if "container" in f:
+            host["container"] = f["container"]
+    if accelerators:
+        host["accelerators"] = accelerators
+    return Machine(
+        source=KIND,
+        host=HostInfo(**host),
+        driver=DriverInfo(**driver),
+        gpus=[],
+        gpus_known=False,
+        torch=TorchInfo(init_messages=messages, **torch),
+        evidence=found,
+    )

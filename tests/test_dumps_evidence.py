@@ -1,0 +1,242 @@
+"""The evidence catalogue and its one matcher: kernel logs, CUDA/NVML errors and tool reports → facts,
+and the findings a message alone establishes (must fire) or must not establish (application faults,
+a tainted-kernel notice, a plain lspci listing)."""
+
+from __future__ import annotations
+
+import re
+from typing import get_args
+
+import pytest
+
+from advisor.diagnose import build_report
+from advisor.dumps import parse_dump
+from advisor.errors import InputError
+from advisor.knowledge.base import Knowledge
+from advisor.knowledge.evidence import entries
+from advisor.knowledge.loader import load_knowledge
+from advisor.report import FindingCode, Report
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> Knowledge:
+    return load_knowledge()
+
+
+def _report(text: str, knowledge: Knowledge) -> Report:
+    return build_report(parse_dump(text), knowledge)
+
+
+def _alarms(report: Report) -> dict[str, str]:
+    return {f.code: f.severity for f in report.findings if f.severity in ("error", "warning")}
+
+
+def test_catalogue_entries_are_complete() -> None:
+    codes = set(get_args(FindingCode))
+    ids = [e.id for e in entries()]
+    assert len(ids) == len(set(ids)) >= 60
+    for e in entries():
+        assert e.source.startswith("https://"), e.id
+        assert e.meaning, e.id
+        assert e.code is None or e.code in codes, e.id
+        if e.emit:
+            assert e.code and e.severity in ("error", "warning", "info") and e.title and e.fix, e.id
+        if e.regex:
+            re.compile(e.regex)
+
+
+XID = "[ 1234.5] NVRM: Xid (PCI:0000:3b:00): {n}, pid=4242, name=python, {text}\n"
+
+
+@pytest.mark.parametrize(
+    ("n", "text", "code", "severity"),
+    [
+        (79, "GPU has fallen off the bus.", "gpu-hang", "error"),
+        (
+            48,
+            "An uncorrectable double bit error (DBE) has been detected on GPU in the framebuffer",
+            "ecc-errors",
+            "error",
+        ),
+        (63, "Row Remapper: New row marked for remapping, reset gpu to activate.", "ecc-errors", "error"),
+        (95, "Uncontained: FBHUB. RST: Yes, D-RST: No", "ecc-errors", "error"),
+        (119, "Timeout after 6s of waiting for RPC response from GPU0 GSP!", "gpu-hang", "error"),
+    ],
+)
+def test_hardware_xids_fire(n: int, text: str, code: str, severity: str, knowledge: Knowledge) -> None:
+    report = _report(XID.format(n=n, text=text), knowledge)
+    assert _alarms(report).get(code) == severity
+    finding = next(f for f in report.findings if f.code == code)
+    assert f"{n}" in finding.title or "fallen off" in finding.title.lower() or "lost" in finding.title
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (13, "Graphics SM Warp Exception on (GPC 0, TPC 0, SM 0): Out Of Range Address"),
+        (31, "Ch 00000010, intr 00000000. MMU Fault: ENGINE GRAPHICS GPCCLIENT_T1_0 faulted @ 0x7f_00000000"),
+        (43, "Ch 00000008"),
+    ],
+)
+def test_application_xids_are_not_hardware(n: int, text: str, knowledge: Knowledge) -> None:
+    report = _report(XID.format(n=n, text=text), knowledge)
+    assert _alarms(report) == {}
+    assert [e.xid for e in report.machine.evidence if e.xid] == [n]
+
+
+LEGACY = """[   13.5] NVRM: The NVIDIA GeForce GTX 680 GPU installed in this system is
+              NVRM:  supported through the NVIDIA 470.xx Legacy drivers. Please
+              NVRM:  visit http://www.nvidia.com/object/unix.html for more
+              NVRM:  information.  The 550.54.14 NVIDIA driver will ignore
+              NVRM:  this GPU.  Continuing probe...
+[   13.6] NVRM: No NVIDIA GPU found.
+"""
+
+
+def test_legacy_line_alone_names_the_branch(knowledge: Knowledge) -> None:
+    report = _report(LEGACY, knowledge)
+    drops = [f for f in report.findings if f.code == "driver-drops-gpu"]
+    assert drops and drops[0].severity == "error"
+    assert "470.xx" in (drops[0].fix or "")
+    facts = next(e.facts for e in report.machine.evidence if e.id == "nvrm-legacy-gpu")
+    assert facts["legacy_branch"] == "470"
+    assert facts["gpu_name"] == "GeForce GTX 680" and facts["driver_version"] == "550.54.14"
+    assert "no-gpu" not in _alarms(report)
+
+
+def test_api_mismatch_reads_both_versions(knowledge: Knowledge) -> None:
+    text = (
+        "[   12.0] NVRM: API mismatch: the client has the version 570.153.02, but\n"
+        "               NVRM: this kernel module has the version 570.144.  Please\n"
+        "               NVRM: make sure that this kernel module and all NVIDIA driver\n"
+    )
+    report = _report(text, knowledge)
+    assert report.machine.driver.library_version == "570.153.02"
+    assert report.machine.driver.kernel_module_version == "570.144"
+    assert _alarms(report).get("driver-library-mismatch") == "error"
+
+
+def test_open_module_without_gsp_is_no_driver(knowledge: Knowledge) -> None:
+    text = (
+        "NVRM: The NVIDIA GPU 0000:01:00.0 (PCI ID: 10de:1c82)\n"
+        "NVRM: installed in this system is not supported by open\n"
+        "NVRM: nvidia.ko because it does not include the required GPU\n"
+        "NVRM: System Processor (GSP).\n"
+    )
+    report = _report(text, knowledge)
+    assert _alarms(report).get("no-driver") == "error"
+    ev = next(e for e in report.machine.evidence if e.id == "nvrm-open-module-no-gsp")
+    assert ev.facts["pci_id"] == "1c82" and ev.pci_bus_id == "00000000:01:00.0"
+
+
+def test_tainted_kernel_notice_is_not_a_failure(knowledge: Knowledge) -> None:
+    text = (
+        "[    4.1] nvidia: module verification failed: signature and/or required key missing"
+        " - tainting kernel\n"
+        "[    4.2] NVRM: loading NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024\n"
+    )
+    report = _report(text, knowledge)
+    assert report.machine.driver.kernel_module_version == "550.54.14"
+    assert "no-driver" not in _alarms(report)
+
+
+def test_secure_boot_refusal_is_no_driver(knowledge: Knowledge) -> None:
+    report = _report("modprobe: ERROR: could not insert 'nvidia': Required key not available\n", knowledge)
+    assert _alarms(report).get("no-driver") == "error"
+
+
+def test_devices_busy_is_an_error_for_the_job(knowledge: Knowledge) -> None:
+    text = "RuntimeError: CUDA error: CUDA-capable device(s) is/are busy or unavailable\n"
+    assert _alarms(_report(text, knowledge)).get("gpu-busy") == "error"
+
+
+def test_old_thc_unknown_error_is_a_hang(knowledge: Knowledge) -> None:
+    text = (
+        "RuntimeError: cuda runtime error (999) : unknown error at /pytorch/aten/src/THC/THCGeneral.cpp:47\n"
+    )
+    assert _alarms(_report(text, knowledge)).get("gpu-hang") == "error"
+
+
+def test_plain_lspci_is_not_no_driver_but_not_healthy(knowledge: Knowledge) -> None:
+    text = "01:00.0 VGA compatible controller: NVIDIA Corporation GA102 [GeForce RTX 3090] (rev a1)\n"
+    alarms = _alarms(_report(text, knowledge))
+    assert "no-driver" not in alarms
+    assert alarms.get("no-gpu") == "warning"  # present, unusable as far as anyone can tell
+
+
+def test_lspci_k_without_a_bound_driver_is_no_driver(knowledge: Knowledge) -> None:
+    text = (
+        "01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA102 [10de:2204] (rev a1)\n"
+        "\tSubsystem: ASUSTeK Computer Inc. Device [1043:87b3]\n"
+        "\tKernel modules: nvidiafb, nouveau, nvidia_drm, nvidia\n"
+    )
+    assert _alarms(_report(text, knowledge)).get("no-driver") == "error"
+
+
+def test_syslog_escaped_newlines(knowledge: Knowledge) -> None:
+    text = (
+        "Jun 30 11:07:05 gpu-0 kernel: NVRM: API mismatch: the client has the version 535.54.03, but#012NVRM:"
+        " this kernel module has the version 530.30.02.  Please#012NVRM: make sure\n"
+    )
+    assert _alarms(_report(text, knowledge)).get("driver-library-mismatch") == "error"
+
+
+COMFY = """Total VRAM 24564 MB, total RAM 65277 MB
+pytorch version: 2.1.2+cu121
+Set vram state to: NORMAL_VRAM
+Device: cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync
+"""
+
+
+def test_comfyui_start_up_log(knowledge: Knowledge) -> None:
+    report = _report(COMFY, knowledge)
+    m = report.machine
+    assert m.torch.version == "2.1.2+cu121" and m.torch.cuda_available is True
+    assert m.gpus[0].name == "NVIDIA GeForce RTX 4090"
+    assert m.gpus[0].memory_total_bytes == 24564 * 2**20
+    assert _alarms(report) == {}
+
+
+XFORMERS = """xFormers 0.0.16
+pytorch.version:                                   1.13.1+cu117
+pytorch.cuda:                                      available
+gpu.compute_capability:                            8.6
+gpu.name:                                          NVIDIA GeForce RTX 3090
+build.cuda_version:                                1107
+"""
+
+
+def test_xformers_info(knowledge: Knowledge) -> None:
+    report = _report(XFORMERS, knowledge)
+    m = report.machine
+    assert m.torch.version == "1.13.1+cu117" and m.torch.cuda_available is True
+    assert m.gpus[0].compute_capability == "8.6"
+    assert _alarms(report) == {}
+
+
+def test_macos_is_no_gpu_naming_the_accelerator(knowledge: Knowledge) -> None:
+    text = (
+        "PyTorch version: 2.2.0\nIs debug build: False\nCUDA used to build PyTorch: None\n"
+        "OS: macOS 14.2.1 (arm64)\nPython platform: macOS-14.2.1-arm64-arm-64bit\n"
+        "Is CUDA available: False\nGPU models and configuration: No CUDA\n"
+    )
+    report = _report(text, knowledge)
+    nogpu = [f for f in report.findings if f.code == "no-gpu"]
+    assert nogpu and "Apple" in nogpu[0].title and nogpu[0].severity == "info"
+    assert report.exit_code() == 0
+
+
+def test_container_without_gpu_access(knowledge: Knowledge) -> None:
+    text = (
+        "==========\n== CUDA ==\n==========\n\nCUDA Version 12.1.0\n\n"
+        "WARNING: The NVIDIA Driver was not detected.  GPU functionality will not be available.\n"
+        "   Use the NVIDIA Container Toolkit to start this container with GPU support; see\n"
+    )
+    report = _report(text, knowledge)
+    assert "no-gpu" in _alarms(report)
+    assert report.machine.host.container == "docker"
+
+
+def test_text_without_evidence_is_refused_with_what_was_looked_for() -> None:
+    with pytest.raises(InputError):
+        parse_dump("hello world\nthis is just a note about my weekend\n")
