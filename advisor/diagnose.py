@@ -48,8 +48,10 @@ def build_report(
     recommendations += capabilities(machine, knowledge)
 
     created = (now or _dt.datetime.now(_dt.timezone.utc)).replace(microsecond=0).isoformat()
+    meta = knowledge.compat.knowledge_meta.entries
     return Report(
         advisor_version=__version__,
+        knowledge_current_to=meta[0].current_to if meta else None,
         created=created,
         source=machine.source,
         machine=machine,

@@ -140,6 +140,7 @@ class WorkloadEstimate(_Record):
 class Report(_Record):
     schema_version: str = SCHEMA_VERSION
     advisor_version: str
+    knowledge_current_to: str | None = None  # "YYYY-MM-DD": the compat tables are current to this date
     created: str  # ISO 8601, UTC
     source: str  # "live" or the dump kind(s)
     machine: Machine

@@ -47,7 +47,14 @@ app.add_typer(report_cmd.app, name="report")
 
 def _version(value: bool) -> None:
     if value:
+        from advisor.knowledge.loader import shipped_catalog_dir
+        from advisor.knowledge.staleness import shipped_current_to
+
+        current_to = shipped_current_to(shipped_catalog_dir())
         typer.echo(f"advisor {__version__}")
+        typer.echo(
+            f"knowledge current to {current_to or 'an unknown date'} (torch, CUDA, driver and GPU tables)"
+        )
         raise typer.Exit()
 
 

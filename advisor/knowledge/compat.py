@@ -187,6 +187,23 @@ class DriverGpuSupport(_Entry):
     _c = field_validator("cc_min", "cc_max")(_check_cc)
 
 
+class KnowledgeMeta(_Entry):
+    """How current the tables are: the date they were last brought up to, and what that covers."""
+
+    current_to: str  # "YYYY-MM-DD"
+    covers: str = Field(min_length=1)  # in words: the newest torch, CUDA, driver branch, GPUs known
+
+    @field_validator("current_to", mode="before")
+    @classmethod
+    def _date(cls, v: object) -> str:
+        if isinstance(v, _dt.date):
+            return v.isoformat()
+        if not isinstance(v, str):
+            raise ValueError("current_to must be a date 'YYYY-MM-DD'")
+        _dt.date.fromisoformat(v)
+        return v
+
+
 class FeatureTable(Table):
     entries: list[Feature]
 
@@ -227,6 +244,10 @@ class TorchArchListTable(Table):
     entries: list[TorchArchList]
 
 
+class KnowledgeMetaTable(Table):
+    entries: list[KnowledgeMeta] = Field(min_length=1)
+
+
 class CompatTables(BaseModel):
     """Every compat table, merged from catalog/compat/*.yaml (user files first)."""
 
@@ -242,3 +263,4 @@ class CompatTables(BaseModel):
     torch_releases: TorchReleaseTable
     torch_index: TorchIndexTable
     torch_arch_lists: TorchArchListTable
+    knowledge_meta: KnowledgeMetaTable

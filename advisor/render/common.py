@@ -109,6 +109,11 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
         ("host", text_or_unknown(m.host.hostname)),
         ("driver", driver),
         ("torch", torch_build(m)),
+        *(
+            [("knowledge", f"current to {report.knowledge_current_to}")]
+            if report.knowledge_current_to
+            else []
+        ),
         ("created", report.created),
     ]
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.knowledge.compat_parse import Platform
+from advisor.knowledge.compat_parse import Platform, cuda_variant
 from advisor.knowledge.gpu_code import runs_on
-from advisor.knowledge.torch_builds import arch_list_for, resolve_variant
+from advisor.knowledge.staleness import newest_known_arch_list
+from advisor.knowledge.torch_builds import ResolvedVariant, arch_list_for, resolve_variant
 from advisor.report import Finding, Severity
 from advisor.rules.driver import driver_too_old
 from advisor.rules.software_facts import (
@@ -166,14 +167,27 @@ def _arch_sources(f: Facts) -> list[_ArchSource]:
     out = []
     for platform in platforms:
         resolved = resolve_variant(f.compat, b, platform, t.cuda_version)
+        if resolved is None and b.kind == "untagged" and platform.startswith("linux"):
+            # A release newer than the tables has no known PyPI default: its torch.version.cuda names it.
+            variant = cuda_variant(t.cuda_version)
+            if variant is not None:
+                why = f"untagged {b.text} built with CUDA {t.cuda_version}"
+                resolved = ResolvedVariant(variant, True, why)
         if resolved is None or resolved.variant == "cpu":
             return []
         entry = arch_list_for(f.compat, b.release, resolved.variant, platform)
+        newer = False
+        if entry is None:
+            # A release newer than the tables: judged by the newest known build of the same variant
+            # (knowledge-outdated says so), never certain.
+            entry = newest_known_arch_list(f.compat, b.release, resolved.variant, platform)
+            newer = entry is not None
         if entry is None:
             return []
         certain = (
             not resolved.inferred
             and not b.prerelease
+            and not newer
             and entry.status == "verified"
             and f.platform is not None
         )
@@ -181,6 +195,11 @@ def _arch_sources(f: Facts) -> list[_ArchSource]:
             f"the tables for torch {b.release} {resolved.variant} on {platform} "
             f"({resolved.why}; {entry.status})"
         )
+        if newer:
+            where = (
+                f"torch {b.release} is newer than the tables, so the newest known {resolved.variant} build "
+                f"on {platform} (torch {entry.releases[-1]}; {resolved.why}; {entry.status})"
+            )
         out.append(_ArchSource(entry.arch_list, where, certain))
     return out
 
