@@ -127,6 +127,18 @@ class PciDevice(_Record):
     driver: str | None = None  # the kernel driver bound to it, if any ("nvidia", "nouveau", "vfio-pci")
 
 
+class DriverRefusal(_Record):
+    """The kernel driver saw an NVIDIA GPU and would not drive it (NVRM lines of a kernel log)."""
+
+    message: str  # verbatim, the NVRM lines joined
+    name: str | None = None  # "NVIDIA GeForce GTX 680"
+    pci_bus_id: str | None = None
+    pci_device_id: int | None = None
+    legacy_branch: str | None = None  # "470" from "supported through the NVIDIA 470.xx Legacy drivers"
+    driver_version: str | None = None  # "535.54.03" from "The 535.54.03 NVIDIA driver will ignore this GPU"
+    reason: Literal["legacy", "open-module-unsupported", "other"] = "legacy"
+
+
 class DriverInfo(_Record):
     version: str | None = None  # "550.54.15"
     cuda_version: str | None = None  # the highest CUDA the driver supports, "12.4"
@@ -135,6 +147,7 @@ class DriverInfo(_Record):
     library_version: str | None = None  # NVML user-space library version when it is known to differ
     kernel_module_version: str | None = None  # /proc/driver/nvidia/version
     pci_devices: list[PciDevice] | None = None  # NVIDIA devices on the bus (None: not read)
+    refused_gpus: list[DriverRefusal] | None = None  # None: no kernel log seen; []: a log without refusals
 
 
 class TorchDevice(_Record):

@@ -431,12 +431,14 @@ def test_nvidia_smi_cuda_version_not_found_is_not_a_missing_driver(knowledge: Kn
 # --- driver-drops-gpu ------------------------------------------------------------------------------------
 
 
-def test_driver_drops_kepler_is_an_error_now_that_the_fact_has_a_source(knowledge: Knowledge) -> None:
+def test_driver_drops_kepler_names_the_470_legacy_branch(knowledge: Knowledge) -> None:
+    """NVIDIA's README lists Tesla K80 under the 470.xx legacy driver (identity); more in
+    tests/test_rules_driver_support.py."""
     machine = Machine(
         host=LINUX, driver=DriverInfo(version="535.104.05"), gpus=[GPU(index=0, name="Tesla K80")]
     )
     f = _one(check_software(machine, knowledge), "driver-drops-gpu")
-    assert f.severity == "error" and "R470" in (f.fix or "")
+    assert f.severity == "error" and "470.xx" in (f.fix or "")
     old = machine.model_copy(update={"driver": DriverInfo(version="430.26")})
     assert "driver-drops-gpu" not in _codes(check_software(old, knowledge))
 

@@ -3,7 +3,11 @@
 Order: PCI device id, then the exact NVML name (case-insensitive, with or without the "NVIDIA " prefix),
 then a tolerant name match on normalised tokens. One name can cover several SKUs (RTX 3060 8/12 GB,
 RTX 3080 10/12 GB, RTX 4060 Ti 8/16 GB): the reported memory size picks the SKU. A match is only ever
-returned when it is unambiguous: a wrong card is worse than none (the rules then report ``unknown-gpu``).
+returned when it is unambiguous: a wrong card is worse than none.
+
+A GPU the spec catalog lacks still has an identity (``identify_gpu``): architecture, compute capability and
+the last driver branch from the generated table of every NVIDIA GPU (advisor.knowledge.identity); only a
+GPU unknown to both gets ``unknown-gpu``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from advisor.knowledge.cards import Card
+    from advisor.knowledge.identity import GpuIdentity
     from advisor.machine import GPU
 
 # Brand words that NVML adds or drops between driver versions ("GeForce RTX 2080 Ti" on 410,
@@ -34,6 +39,21 @@ def match_gpu(gpu: GPU, cards: Sequence[Card]) -> Card | None:
         pci_device_id=gpu.pci_device_id,
         vendor=gpu.vendor,
     )
+
+
+def identify_gpu(gpu: GPU) -> GpuIdentity | None:
+    """The identity of an NVIDIA GPU (by PCI device id, then by name); None for other vendors or when
+    neither is known."""
+    if gpu.vendor != "nvidia":
+        return None
+    return identify(gpu.name, gpu.pci_device_id)
+
+
+def identify(name: str | None, pci_device_id: int | str | None = None) -> GpuIdentity | None:
+    """The identity of an NVIDIA GPU known by name (nvidia-smi, torch or lspci spelling) and/or PCI id."""
+    from advisor.knowledge.identity import lookup
+
+    return lookup(name=name, pci_device_id=pci_device_id)
 
 
 def match_name(

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from advisor.knowledge.features import Feature, find_feature
-from advisor.knowledge.match import match_gpu
+from advisor.knowledge.match import identify_gpu, match_gpu
 from advisor.machine import GPU, Machine
 from advisor.report import Recommendation
 from advisor.units import format_cc, parse_cc
@@ -66,6 +66,8 @@ def _targets(gpus: list[GPU], cards: Iterable[Card]) -> list[_Target]:
     for gpu in gpus:
         card = match_gpu(gpu, cards)
         cc = parse_cc(gpu.compute_capability) or (card.cc if card else None)
+        if cc is None and (ident := identify_gpu(gpu)) is not None:
+            cc = parse_cc(ident.compute_capability)  # not in the spec catalog, yet its CC is known
         resolved.append((gpu, cc, card))
     keys = {(g.name, cc) for g, cc, _ in resolved}
     if len(keys) == 1 and resolved:

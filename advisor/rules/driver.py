@@ -1,5 +1,5 @@
 """Driver findings: no-driver, driver-library-mismatch, driver-too-old (for the installed torch's
-CUDA) and driver-drops-gpu.
+CUDA); driver-drops-gpu is in advisor.rules.driver_support.
 
 Pure: each check takes the shared ``Facts`` (advisor.rules.software_facts) and returns findings;
 advisor.rules.software runs them.
@@ -7,9 +7,10 @@ advisor.rules.software runs them.
 
 from __future__ import annotations
 
-from advisor.knowledge.compat_parse import cuda_variant, driver_branch, parse_version, variant_cuda
+from advisor.knowledge.compat_parse import cuda_variant, parse_version, variant_cuda
 from advisor.knowledge.cuda_driver import driver_drops_gpu, driver_runs_cuda, min_driver_for
 from advisor.report import Finding
+from advisor.rules.driver_support import driver_drops as driver_drops  # the rule lives there (identity)
 from advisor.rules.software_facts import (
     DRIVER_TOO_OLD_RE,
     FORWARD_COMPAT_804,
@@ -92,36 +93,6 @@ def driver_state(f: Facts) -> list[Finding]:
             )
         ]
     return []
-
-
-def driver_drops(f: Facts) -> list[Finding]:
-    """driver-drops-gpu: this driver's branch is newer than the last one supporting a GPU here."""
-    version = f.machine.driver.version
-    out = []
-    for gpu in f.gpus:
-        entry = driver_drops_gpu(f.compat, gpu.cc, version) if gpu.cc else None
-        if entry is None:
-            continue
-        verified = entry.status == "verified"
-        caveat = (
-            ""
-            if verified
-            else f" This fact is {entry.status} in the tables ({entry.source}); if nvidia-smi lists "
-            "this GPU and CUDA works, the table is wrong."
-        )
-        out.append(
-            Finding(
-                code="driver-drops-gpu",
-                severity="error" if verified else "warning",
-                gpu=gpu.index,
-                title=f"Driver {version} may no longer support {gpu.name or 'this GPU'}",
-                detail=f"{gpu.who} is {entry.architecture} (CC {entry.cc_min}–{entry.cc_max}); the last "
-                f"driver branch supporting it is R{entry.last_branch}, and this driver is "
-                f"R{driver_branch(version)}.{caveat}",
-                fix=f"Install an R{entry.last_branch} (legacy) driver for this GPU.",
-            )
-        )
-    return out
 
 
 def _torch_cuda(f: Facts) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from advisor.knowledge.match import match_gpu
+from advisor.knowledge.match import identify_gpu, match_gpu
 from advisor.machine import GPU
 from advisor.report import Finding, Severity
 from advisor.rules.evidence import explained, gpu_evidence
@@ -119,12 +119,25 @@ def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
     ]
 
 
+def _identified(gpu: GPU) -> bool:
+    ident = identify_gpu(gpu)
+    return ident is not None and ident.compute_capability is not None
+
+
 def unknown_gpus(f: Facts) -> list[Finding]:
-    """One info per GPU model the catalog does not know (several identical GPUs: one finding)."""
+    """One info per GPU model neither the card catalog nor the identity table knows (several identical
+    GPUs: one finding); a name several catalog SKUs share and a name nvidia-smi cut are said too."""
     groups: dict[str, list[GPU]] = {}
     for gpu in f.machine.gpus:
         if gpu.name and match_gpu(gpu, f.cards) is None:
             groups.setdefault(gpu.name, []).append(gpu)
+    # Several catalog SKUs share the name: say which would decide (specs). Otherwise a GPU whose identity
+    # is known (architecture, CC, driver branch: advisor.knowledge.identity) is not unknown, only unspecced.
+    groups = {
+        name: gpus
+        for name, gpus in groups.items()
+        if len(name_candidates(name, f.cards)) > 1 or not _identified(gpus[0])
+    }
     out = []
     for name, gpus in groups.items():
         first = gpus[0]
@@ -165,10 +178,14 @@ def unknown_gpus(f: Facts) -> list[Finding]:
                 code="unknown-gpu",
                 severity="info",
                 gpu=first.index if len(gpus) == 1 else None,
-                title=f"{name} is not in the card catalog",
-                detail=f"{which} {verb} the name {name!r}{pci}, which matches no catalog card, so its peak "
-                "figures and (unless the source gives it) its compute capability are unknown to the advisor.",
-                fix="Add the card to a user catalog directory (see catalog/README.md) to get its specs.",
+                title=f"{name} is an unknown GPU",
+                detail=f"{which} {verb} the name {name!r}{pci}, which matches no NVIDIA GPU the advisor "
+                "knows (neither the card catalog nor the driver's and the PCI ID Repository's lists), so "
+                "its architecture, its compute capability (unless the source gives it) and the last driver "
+                "branch that supports it are unknown; rules that need them say so.",
+                fix="Paste `nvidia-smi -q` (name, PCI device id) or `lspci -nn -d 10de:` (the PCI device id "
+                "decides the GPU); add the card to a user catalog directory (see catalog/README.md) for "
+                "its specs.",
             )
         )
     return out

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from advisor.knowledge.compat import CompatTables
 from advisor.knowledge.compat_parse import CC, OS, Platform, platform_of
-from advisor.knowledge.match import match_gpu, name_tokens
+from advisor.knowledge.match import identify, identify_gpu, match_gpu, name_tokens
 from advisor.knowledge.torch_builds import TorchBuild, parse_torch_version
 from advisor.knowledge.torch_install import InstallAdvice, best_install
 from advisor.machine import Machine, PciDevice
@@ -25,6 +25,7 @@ from advisor.units import format_cc, parse_cc
 if TYPE_CHECKING:
     from advisor.knowledge.base import Knowledge
     from advisor.knowledge.cards import Card
+    from advisor.knowledge.identity import GpuIdentity
 
 # Texts printed by nvidia-smi / NVML / modprobe when the kernel driver is absent or not loaded
 # (compat.md §6.3; fixture 23: "NVIDIA-SMI has failed because it couldn't communicate with the
@@ -65,6 +66,7 @@ class Gpu:
     name: str | None
     cc: CC | None
     card: Card | None
+    identity: GpuIdentity | None = None  # every NVIDIA GPU, specs or not (advisor.knowledge.identity)
 
     @property
     def who(self) -> str:
@@ -187,6 +189,7 @@ def nvidia_gpus(machine: Machine, knowledge: Knowledge, messages: str) -> list[G
         if gpu.vendor != "nvidia" or looks_amd(gpu.name):
             continue
         card = match_gpu(gpu, knowledge.cards)
+        ident = identify_gpu(gpu)
         cc = (
             parse_cc(gpu.compute_capability)
             or parse_cc(from_warning.get((gpu.name or "").strip().lower()))
@@ -196,13 +199,17 @@ def nvidia_gpus(machine: Machine, knowledge: Knowledge, messages: str) -> list[G
             cc = parse_cc(torch_cc.get(gpu.index))
         if cc is None and card is None:
             cc = shared_cc(gpu.name, knowledge.cards)
-        out.append(Gpu(gpu.index, gpu.name, cc, card))
+        if cc is None and ident is not None:
+            cc = parse_cc(ident.compute_capability)
+        out.append(Gpu(gpu.index, gpu.name, cc, card, ident))
     if not machine.gpus and machine.torch.devices:
         # No NVML/nvidia-smi view (a torch-only probe, Jetson): torch's devices are the GPUs.
         for dev in machine.torch.devices:
             if machine.torch.hip_version:
                 continue
-            out.append(Gpu(dev.index, dev.name, parse_cc(dev.compute_capability), None))
+            ident = identify(dev.name)
+            cc = parse_cc(dev.compute_capability) or (parse_cc(ident.compute_capability) if ident else None)
+            out.append(Gpu(dev.index, dev.name, cc, None, ident))
     return out
 
 
