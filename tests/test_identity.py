@@ -154,8 +154,23 @@ def test_a_name_shared_by_different_dies_keeps_only_common_facts() -> None:
 
 def test_unknown_and_cut_names_stay_unknown() -> None:
     assert lookup(name="NVIDIA Graphics Device") is None
-    assert lookup(name="NVIDIA GeForce ...") is None
+    assert lookup(name="NVIDIA GeForce ...") is None  # cut: every GeForce shares nothing
     assert lookup(name="") is None and lookup() is None
+
+
+@pytest.mark.parametrize(
+    ("name", "architecture", "cc"),
+    [
+        ("Tesla V100-SXM2...", "Volta", "7.0"),  # nvidia-smi's table cut the name (real pastes)
+        ("NVIDIA GeForce RTX 4090...", "Ada Lovelace", "8.9"),
+        ("NVIDIA L40S-48C", "Ada Lovelace", "8.9"),  # vGPU guests name the profile after the GPU
+        ("GRID T4-16Q", "Turing", "7.5"),
+        ("NVIDIA A100-4C", "Ampere", "8.0"),
+    ],
+)
+def test_cut_and_vgpu_names_keep_what_their_gpus_share(name: str, architecture: str, cc: str) -> None:
+    ident = lookup(name=name)
+    assert ident is not None and (ident.architecture, ident.compute_capability) == (architecture, cc)
 
 
 def test_laptop_parts_never_equal_the_desktop_card() -> None:

@@ -20,6 +20,8 @@ _NOISE = frozenset({"nvidia", "corporation", "geforce", "tesla", "gpu", "design"
 # Laptop parts: NVML says "Laptop GPU" (newer) or "with Max-Q Design" / "Mobile" (older), pci.ids says
 # "Max-Q / Mobile"; all mean the same part, distinct from the desktop card of the same number.
 _LAPTOP = frozenset({"laptop", "mobile", "maxq", "max-q"})
+# NVIDIA vGPU guests name the profile after the GPU: "NVIDIA L40S-48C", "GRID T4-16Q", "NVIDIA A100-4C".
+_VGPU = re.compile(r"^(?:GRID )?(?P<base>.+?)-\d+[ABCQ]$")
 _LSPCI = re.compile(r"\[(?P<name>[^\]]+)\]")
 _LSPCI_CHIP = re.compile(r"(?:^|\s)(?P<chip>(?:G|GT|GF|GK|GM|GP|GV|TU|GA|AD|GH|GB)[0-9]{2,3}[A-Za-z]*)\b")
 
@@ -88,8 +90,13 @@ class IdentityTable:
             return None
         text = name.strip()
         if text.endswith(("...", "…")):
-            return None  # cut by the nvidia-smi table: a prefix matches too many GPUs to trust
+            return self._by_prefix(text.rstrip(".…").strip())
         found = self.by_key.get(name_key(text))
+        if not found and (vgpu := _VGPU.match(text)):
+            # a vGPU profile of the physical GPU
+            found = self.by_key.get(name_key(vgpu.group("base")))
+            if not found:
+                return self._by_prefix(vgpu.group("base"))
         if not found:
             bracket = _LSPCI.search(text)  # lspci: "NVIDIA Corporation GA102 [GeForce RTX 3090] (rev a1)"
             if bracket:
@@ -100,6 +107,26 @@ class IdentityTable:
         if not found:
             return None
         return found[0] if len(found) == 1 else merge(found)
+
+    def _by_prefix(self, prefix: str) -> GpuIdentity | None:
+        """A name the nvidia-smi table cut ("Tesla V100-SXM2..."): what every GPU whose name starts so
+        has in common, or None when they share no architecture (too short a prefix: "NVIDIA GeForce")."""
+        want = _plain(prefix)
+        if len(want) < 4:
+            return None
+        found: list[GpuIdentity] = []
+        for key_entries in self.by_key.values():
+            for e in key_entries:
+                if e not in found and any(_plain(n).startswith(want) for n in e.names):
+                    found.append(e)
+        if not found:
+            return None
+        merged = found[0] if len(found) == 1 else merge(found)
+        return merged if merged.architecture is not None else None
+
+
+def _plain(name: str) -> str:
+    return " ".join(name.casefold().removeprefix("nvidia ").split())
 
 
 def merge(candidates: list[GpuIdentity]) -> GpuIdentity:

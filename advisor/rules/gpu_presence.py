@@ -136,7 +136,9 @@ def unknown_gpus(f: Facts) -> list[Finding]:
     groups = {
         name: gpus
         for name, gpus in groups.items()
-        if len(name_candidates(name, f.cards)) > 1 or not _identified(gpus[0])
+        if name.rstrip().endswith(("...", "…"))
+        or len(name_candidates(name, f.cards)) > 1
+        or not _identified(gpus[0])
     }
     out = []
     for name, gpus in groups.items():
