@@ -8,7 +8,12 @@ files are unchanged (no pydantic, no YAML parse on a warm start).
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,27 +67,73 @@ def name_key(name: str) -> frozenset[str]:
     return frozenset(tokens)
 
 
-class IdentityTable:
-    """The loaded table: lookups by PCI device id and by name key."""
+def _key_text(name: str) -> str:
+    """``name_key`` as one string (the cached index's key)."""
+    return "\x1f".join(sorted(name_key(name)))
 
-    def __init__(self, entries: list[GpuIdentity]) -> None:
-        self.entries = entries
-        self.by_pci: dict[int, GpuIdentity] = {}
-        self.by_key: dict[frozenset[str], list[GpuIdentity]] = {}
-        self.by_chip: dict[str, list[GpuIdentity]] = {}
-        for e in entries:
-            for dev in e.pci_device_ids:
-                self.by_pci[dev] = e
-            for n in e.names:
-                bucket = self.by_key.setdefault(name_key(n), [])
-                if e not in bucket:
-                    bucket.append(e)
-            if e.chip:
-                self.by_chip.setdefault(e.chip, []).append(e)
+
+# One GPU as stored: (architecture, cc, last_branch, chip, pci ids, names, integrated) — plain data, so the
+# built table caches with marshal (no code runs on load, unlike pickle) and loads in about a millisecond.
+Row = tuple[str | None, str | None, str | None, str | None, tuple[int, ...], tuple[str, ...], bool]
+
+
+class IdentityTable:
+    """The loaded table: lookups by PCI device id, by name key and by die. Indexes hold row numbers."""
+
+    def __init__(
+        self,
+        rows: list[Row],
+        by_pci: dict[int, int],
+        by_key: dict[str, list[int]],
+        by_chip: dict[str, list[int]],
+    ) -> None:
+        self.rows = rows
+        self.by_pci = by_pci
+        self.by_key = by_key
+        self.by_chip = by_chip
+        self._made: dict[int, GpuIdentity] = {}
+
+    @classmethod
+    def build(cls, rows: list[Row]) -> IdentityTable:
+        by_pci: dict[int, int] = {}
+        by_key: dict[str, list[int]] = {}
+        by_chip: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            for dev in row[4]:
+                by_pci[dev] = i
+            for n in row[5]:
+                bucket = by_key.setdefault(_key_text(n), [])
+                if i not in bucket:
+                    bucket.append(i)
+            if row[3]:
+                by_chip.setdefault(row[3], []).append(i)
+        return cls(rows, by_pci, by_key, by_chip)
+
+    def data(self) -> Any:
+        """What the cache stores (marshal-able)."""
+        return (self.rows, self.by_pci, self.by_key, self.by_chip)
+
+    @property
+    def entries(self) -> list[GpuIdentity]:
+        return [self._entry(i) for i in range(len(self.rows))]
+
+    def _entry(self, i: int) -> GpuIdentity:
+        made = self._made.get(i)
+        if made is None:
+            arch, cc, branch, chip, pci, names, integrated = self.rows[i]
+            made = GpuIdentity(arch, cc, branch, chip, tuple(pci), tuple(names), integrated)
+            self._made[i] = made
+        return made
+
+    def _pick(self, rows: list[int] | None) -> GpuIdentity | None:
+        if not rows:
+            return None
+        return self._entry(rows[0]) if len(rows) == 1 else merge([self._entry(i) for i in rows])
 
     def by_id(self, pci_device_id: int | str | None) -> GpuIdentity | None:
         dev = _device_id(pci_device_id)
-        return None if dev is None else self.by_pci.get(dev)
+        row = None if dev is None else self.by_pci.get(dev)
+        return None if row is None else self._entry(row)
 
     def by_name(self, name: str | None) -> GpuIdentity | None:
         """The GPU of this name (nvidia-smi, torch or lspci spelling); merged facts if several share it."""
@@ -91,22 +142,20 @@ class IdentityTable:
         text = name.strip()
         if text.endswith(("...", "…")):
             return self._by_prefix(text.rstrip(".…").strip())
-        found = self.by_key.get(name_key(text))
+        found = self.by_key.get(_key_text(text))
         if not found and (vgpu := _VGPU.match(text)):
             # a vGPU profile of the physical GPU
-            found = self.by_key.get(name_key(vgpu.group("base")))
+            found = self.by_key.get(_key_text(vgpu.group("base")))
             if not found:
                 return self._by_prefix(vgpu.group("base"))
         if not found:
             bracket = _LSPCI.search(text)  # lspci: "NVIDIA Corporation GA102 [GeForce RTX 3090] (rev a1)"
             if bracket:
-                found = self.by_key.get(name_key(bracket.group("name")))
+                found = self.by_key.get(_key_text(bracket.group("name")))
             if not found:
                 chip = _LSPCI_CHIP.search(text)
                 found = self.by_chip.get(_die(chip.group("chip"))) if chip else None
-        if not found:
-            return None
-        return found[0] if len(found) == 1 else merge(found)
+        return self._pick(found)
 
     def _by_prefix(self, prefix: str) -> GpuIdentity | None:
         """A name the nvidia-smi table cut ("Tesla V100-SXM2..."): what every GPU whose name starts so
@@ -114,15 +163,9 @@ class IdentityTable:
         want = _plain(prefix)
         if len(want) < 4:
             return None
-        found: list[GpuIdentity] = []
-        for key_entries in self.by_key.values():
-            for e in key_entries:
-                if e not in found and any(_plain(n).startswith(want) for n in e.names):
-                    found.append(e)
-        if not found:
-            return None
-        merged = found[0] if len(found) == 1 else merge(found)
-        return merged if merged.architecture is not None else None
+        rows = [i for i, row in enumerate(self.rows) if any(_plain(n).startswith(want) for n in row[5])]
+        merged = self._pick(rows)
+        return merged if merged is not None and merged.architecture is not None else None
 
 
 def _plain(name: str) -> str:
@@ -164,18 +207,67 @@ def identity_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def load_identity() -> IdentityTable:
-    """The shipped identity table, read once per process. A warm start unpickles the built table (a few
-    milliseconds) instead of parsing ~1,200 YAML entries; the pickle is keyed on every file's size and
-    mtime and on this module's, as advisor.knowledge.validated_cache does for the catalog."""
-    from advisor.knowledge.validated_cache import load_or_build
-
+    """The shipped identity table, read once per process. A warm start reads the built table back with
+    marshal (about a millisecond) instead of parsing ~1,200 YAML entries; the cache is keyed on every
+    file's size and mtime, this module's and the Python version (marshal's format follows it)."""
     folder = identity_dir()
     files = sorted(folder.glob("gpus-*.yaml"))
-    here = Path(__file__)
-    prints: list[object] = [_stat(p) for p in (*files, here)]
-    return load_or_build(
-        "identity", [folder], prints, lambda: IdentityTable(read_identity(files)), IdentityTable
-    )
+    key = (_FORMAT, sys.version, tuple(_stat(p) for p in (*files, Path(__file__))))
+    path = _cache_file(folder)
+    cached = _read_cache(path, key)
+    if cached is not None:
+        return cached
+    table = IdentityTable.build(read_identity(files))
+    _write_cache(path, key, table)
+    return table
+
+
+_FORMAT = 1
+
+
+def _cache_file(folder: Path) -> Path | None:
+    from advisor.knowledge.parse_cache import cache_dir
+
+    base = cache_dir()
+    if base is None:
+        return None
+    digest = hashlib.sha256(os.path.abspath(folder).encode()).hexdigest()[:16]
+    return base / f"identity-v{_FORMAT}-{digest}.marshal"
+
+
+def _read_cache(path: Path | None, key: tuple[object, ...]) -> IdentityTable | None:
+    if path is None:
+        return None
+    from advisor.knowledge.validated_cache import _trusted
+
+    try:
+        with path.open("rb") as f:
+            if not _trusted(os.fstat(f.fileno())):
+                return None
+            stored_key, data = marshal.loads(f.read())
+        if stored_key != key:
+            return None
+        rows, by_pci, by_key, by_chip = data
+        return IdentityTable(rows, by_pci, by_key, by_chip)
+    except Exception:  # missing, stale, corrupt or from another Python: rebuild
+        return None
+
+
+def _write_cache(path: Path | None, key: Any, table: IdentityTable) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".identity-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(marshal.dumps((key, table.data())))
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, ValueError):
+        return  # no cache this time
 
 
 def _stat(path: Path) -> tuple[str, int, int] | tuple[str, None]:
@@ -186,13 +278,13 @@ def _stat(path: Path) -> tuple[str, int, int] | tuple[str, None]:
     return (path.name, st.st_size, st.st_mtime_ns)
 
 
-def read_identity(files: list[Path]) -> list[GpuIdentity]:
+def read_identity(files: list[Path]) -> list[Row]:
     """Every entry of these generated files; a file that does not parse is skipped (the build test
     reproduces these files byte for byte, so only a damaged install meets one)."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    out: list[GpuIdentity] = []
+    out: list[Row] = []
     for path in files:
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
@@ -202,26 +294,26 @@ def read_identity(files: list[Path]) -> list[GpuIdentity]:
             continue
         arch = data.get("architecture")
         for item in data["gpus"]:
-            entry = _entry(item, arch if isinstance(arch, str) else None)
-            if entry is not None:
-                out.append(entry)
+            row = _row(item, arch if isinstance(arch, str) else None)
+            if row is not None:
+                out.append(row)
     return out
 
 
-def _entry(item: object, architecture: str | None) -> GpuIdentity | None:
+def _row(item: object, architecture: str | None) -> Row | None:
     if not isinstance(item, dict):
         return None
     pci = _device_id(item.get("pci"))
     names = [str(n) for n in (*item.get("names", ()), *item.get("lspci", ()), *item.get("products", ()))]
     branch = item.get("last_branch")
-    return GpuIdentity(
-        architecture=architecture,
-        compute_capability=str(item["cc"]) if item.get("cc") else None,
-        last_branch=str(branch) if branch is not None else None,
-        chip=str(item["chip"]) if item.get("chip") else None,
-        pci_device_ids=() if pci is None else (pci,),
-        names=tuple(names),
-        integrated=bool(item.get("integrated", False)),
+    return (
+        architecture,
+        str(item["cc"]) if item.get("cc") else None,
+        str(branch) if branch is not None else None,
+        str(item["chip"]) if item.get("chip") else None,
+        () if pci is None else (pci,),
+        tuple(names),
+        bool(item.get("integrated", False)),
     )
 
 
