@@ -11,7 +11,16 @@ import pytest
 
 from advisor.knowledge.base import Knowledge
 from advisor.knowledge.loader import load_knowledge
-from advisor.machine import GPU, DriverInfo, DriverRefusal, HostInfo, Machine, TorchDevice, TorchInfo
+from advisor.machine import (
+    GPU,
+    DriverInfo,
+    DriverRefusal,
+    HostInfo,
+    Machine,
+    PciDevice,
+    TorchDevice,
+    TorchInfo,
+)
 from advisor.report import Finding
 from advisor.rules.software import check_software
 
@@ -143,3 +152,13 @@ def test_a_gpu_only_the_tables_place_is_a_warning_while_the_row_is_unverified(kn
     row = next(r for r in knowledge.compat.driver_gpu_support.entries if r.architecture == "Kepler")
     assert f.severity == ("error" if row.status == "verified" else "warning")
     assert "470" in (f.fix or "")
+
+
+def test_fires_from_the_pci_bus_when_no_gpu_list_exists(knowledge: Knowledge) -> None:
+    """nvidia-smi found no device, lspci -nn shows a GTX 680 (10de:1180), the driver is 535."""
+    bus = [PciDevice(address="0000:01:00.0", vendor_id=0x10DE, device_id=0x1180, class_code=0x030000)]
+    machine = Machine(host=LINUX, driver=DriverInfo(version="535.183.01", nvml_ok=True, pci_devices=bus))
+    (f,) = _drops(machine, knowledge)
+    assert f.gpu is None and "GeForce GTX 680" in f.title and "470.xx" in (f.fix or "")
+    current = machine.model_copy(update={"driver": DriverInfo(version="470.256.02", pci_devices=bus)})
+    assert _drops(current, knowledge) == []

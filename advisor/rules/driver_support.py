@@ -21,7 +21,7 @@ from advisor.knowledge.cuda_driver import driver_drops_gpu, driver_max_cuda
 from advisor.knowledge.identity import GpuIdentity, lookup
 from advisor.machine import DriverRefusal
 from advisor.report import Finding
-from advisor.rules.software_facts import Facts, Gpu
+from advisor.rules.software_facts import Facts, Gpu, nvidia_pci
 
 
 def driver_drops(f: Facts) -> list[Finding]:
@@ -34,6 +34,26 @@ def driver_drops(f: Facts) -> list[Finding]:
         finding = _from_identity(f, gpu) or _from_tables(f, gpu)
         if finding is not None:
             out.append(finding)
+    if not f.gpus:
+        out += _from_pci(f, refused_names)
+    return out
+
+
+def _from_pci(f: Facts, refused_names: set[str]) -> list[Finding]:
+    """No GPU list (nvidia-smi found none, or none was pasted) but the PCI bus shows NVIDIA GPUs by device
+    id (``lspci -nn``): the same check on what their ids say."""
+    out = []
+    seen: set[int] = set()
+    for dev in nvidia_pci(f.machine):
+        if dev.device_id is None or dev.device_id in seen:
+            continue
+        seen.add(dev.device_id)
+        ident = lookup(pci_device_id=dev.device_id)
+        if ident is None or _norm(ident.name) in refused_names:
+            continue
+        finding = _from_identity(f, Gpu(-1, ident.name, None, None, ident))
+        if finding is not None:
+            out.append(finding.model_copy(update={"gpu": None}))
     return out
 
 
@@ -77,12 +97,13 @@ def _from_identity(f: Facts, gpu: Gpu) -> Finding | None:
     if last is None or installed <= last:
         return None
     who = gpu.name or ident.name or "this GPU"
+    where = gpu.who if gpu.index >= 0 else f"The PCI bus shows {who}, which"
     return Finding(
         code="driver-drops-gpu",
         severity="error",
         gpu=gpu.index,
         title=f"Driver {version} no longer supports {who}",
-        detail=f"{gpu.who} is {ident.architecture or 'an older GPU'} ({ident.chip or 'die unknown'}); the "
+        detail=f"{where} is {ident.architecture or 'an older GPU'} ({ident.chip or 'die unknown'}); the "
         f"last driver branch that supports it is {_branch_text(ident.last_branch)} (NVIDIA's legacy GPU "
         f"lists), and this driver is R{installed}, which does not drive it." + f.missing_note(),
         fix=_fix(f, ident.last_branch, who, ident, version),
