@@ -18,6 +18,7 @@ Usage: python scripts/build_identity.py [--check]   (--check: exit 1 if the comm
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections import defaultdict
@@ -33,6 +34,7 @@ PCI_IDS = SOURCES / "pci.ids-10de.txt"
 CC_EXCERPT = SOURCES / "cuda-gpus-excerpt.txt"
 OUT = ROOT / "catalog" / "identity"
 FAMILIES = OUT / "families.yaml"
+INDEX_NAME = "index.json"
 
 # pci.ids writes board variants of a die as suffixes: GL (Quadro/Tesla), GLM (mobile workstation), M (mobile),
 # BM, B, C, CM, S. The die is the code without them.
@@ -323,11 +325,37 @@ def outputs() -> dict[Path, str]:
     built = build(families)
     archs: dict[str, dict[str, object]] = families["architectures"]  # type: ignore[assignment]
     cross_check(built, {str(d["name"]) for d in families.get("cc_table_disagreements", [])})  # type: ignore[attr-defined]
-    return {
+    files = {
         OUT / file_name(arch): render(arch, built[arch], str(archs[arch].get("source", "")).strip())
         for arch in archs
         if arch in built
     }
+    files[OUT / INDEX_NAME] = index_json(files)
+    return files
+
+
+def index_json(files: dict[Path, str]) -> str:
+    """The runtime form: the rows of the YAML just rendered, read back the way the advisor reads them,
+    with the lookup indexes precomputed (advisor.knowledge.identity loads this, not the YAML)."""
+    from advisor.knowledge.identity import IdentityTable, _row
+
+    rows = []
+    for text in files.values():
+        data = yaml.safe_load(text)
+        rows += [r for item in data["gpus"] if (r := _row(item, data["architecture"])) is not None]
+    table = IdentityTable.build(rows)
+    data = table.data()
+
+    def dump(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    # One row and one index entry per line, so a rebuild's diff shows what changed.
+    rows = ",\n".join(dump(r) for r in data["rows"])
+    parts = [f'"format":{data["format"]}', f'"rows":[\n{rows}\n]']
+    for name in ("by_pci", "by_key", "by_chip"):
+        items = ",\n".join(f"{dump(k)}:{dump(v)}" for k, v in data[name].items())
+        parts.append(f'"{name}":{{\n{items}\n}}')
+    return "{" + ",\n".join(parts) + "}\n"
 
 
 # ---------------------------------------------------------------- cross-check with NVIDIA's CC tables
@@ -363,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the committed files differ")
     args = parser.parse_args(argv)
     files = outputs()
-    stale = [p for p in OUT.glob("gpus-*.yaml") if p not in files]
+    stale = [p for p in (*OUT.glob("gpus-*.yaml"), OUT / INDEX_NAME) if p not in files and p.exists()]
     if args.check:
         differ = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
         for p in differ + stale:
@@ -373,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         p.unlink()
     for p, text in files.items():
         p.write_text(text, encoding="utf-8")
-    counts = ", ".join(f"{p.stem[5:]} {t.count(chr(10) + '  - ')}" for p, t in files.items())
+    counts = ", ".join(
+        f"{p.stem[5:]} {t.count(chr(10) + '  - ')}" for p, t in files.items() if p.suffix == ".yaml"
+    )
     print(f"wrote {len(files)} files: {counts}")
     return 0
 

@@ -42,7 +42,8 @@ def test_the_build_reproduces_the_committed_tables_byte_for_byte() -> None:
     build = _build_script()
     files = build.outputs()
     assert len(files) >= 11  # Tesla … Blackwell
-    committed = sorted((ROOT / "catalog" / "identity").glob("gpus-*.yaml"))
+    folder = ROOT / "catalog" / "identity"
+    committed = sorted([*folder.glob("gpus-*.yaml"), folder / "index.json"])
     assert sorted(files) == committed
     for path, text in files.items():
         assert path.read_text(encoding="utf-8") == text, f"{path.name}: run scripts/build_identity.py"
