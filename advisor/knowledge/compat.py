@@ -264,3 +264,15 @@ class CompatTables(BaseModel):
     torch_index: TorchIndexTable
     torch_arch_lists: TorchArchListTable
     knowledge_meta: KnowledgeMetaTable
+    # TensorFlow and JAX (catalog/compat/tensorflow.yaml, jax.yaml); optional so a catalog without them loads.
+    tensorflow_builds: TensorflowBuildTable | None = None
+    jax_cuda: JaxCudaTable | None = None
+    jax_plugin_rules: JaxPluginRuleTable | None = None
+
+
+# Their models build on _Entry and Table above, so they are imported once those exist.
+from advisor.knowledge.framework_tables import (  # noqa: E402
+    JaxCudaTable,
+    JaxPluginRuleTable,
+    TensorflowBuildTable,
+)

@@ -43,6 +43,7 @@ _SCHEMA_MODULES = (
     "compat",
     "compat_parse",
     "features",
+    "framework_tables",
     "models",
     "loader",
     "validated_cache",
