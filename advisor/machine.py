@@ -176,6 +176,52 @@ class TorchInfo(_Record):
     timed_out: bool = False  # the torch child process did not answer in time
 
 
+class FrameworkDevice(_Record):
+    """A device as TensorFlow or JAX lists it (``/physical_device:GPU:0``, ``CudaDevice(id=0)``)."""
+
+    index: int
+    platform: str | None = None  # "gpu", "cuda", "rocm", "cpu", "tpu"
+    name: str | None = None  # the device kind when the framework gives one ("NVIDIA A100-SXM4-80GB")
+    compute_capability: str | None = None
+
+
+class TensorflowInfo(_Record):
+    """The installed TensorFlow as its child probe or a pasted log saw it; None: the source does not say."""
+
+    installed: bool | None = None
+    version: str | None = None  # tf.__version__, "2.16.1"
+    package: str | None = (
+        None  # the distribution: "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tf-nightly"
+    )
+    is_cuda_build: bool | None = None  # tf.sysconfig.get_build_info()
+    is_rocm_build: bool | None = None
+    cuda_version: str | None = None  # the CUDA the build was compiled with, "12.3"
+    cudnn_version: str | None = None  # the cuDNN the build was compiled with, "8" or "8.9"
+    cuda_compute_capabilities: list[str] | None = None  # build_info's list: ["sm_60", "compute_80"]
+    gpus: list[FrameworkDevice] | None = None  # tf.config.list_physical_devices('GPU'); [] = none seen
+    nvidia_wheels: dict[str, str] | None = None  # the tensorflow[and-cuda] nvidia-* wheels present
+    cudnn_loaded: str | None = None  # "Loaded runtime CuDNN library: X but source was compiled with: Y"
+    cudnn_compiled: str | None = None
+    missing_libraries: list[str] | None = None  # "Could not load dynamic library 'libcudart.so.11.0'"
+    import_error: str | None = None  # exact message when `import tensorflow` raised
+    messages: list[str] = Field(default_factory=list)  # TF/XLA CUDA log lines, verbatim
+    timed_out: bool = False
+
+
+class JaxInfo(_Record):
+    """The installed JAX as its child probe or a pasted log saw it; None: the source does not say."""
+
+    installed: bool | None = None
+    version: str | None = None  # jax.__version__
+    jaxlib_version: str | None = None
+    plugins: dict[str, str] | None = None  # {"jax-cuda12-plugin": "0.4.30", "jax-cuda12-pjrt": "0.4.30"}
+    backend: str | None = None  # jax.default_backend(): "cpu", "gpu", "tpu"
+    devices: list[FrameworkDevice] | None = None  # jax.devices()
+    import_error: str | None = None
+    messages: list[str] = Field(default_factory=list)  # plugin / backend initialisation errors, verbatim
+    timed_out: bool = False
+
+
 class HostInfo(_Record):
     hostname: str | None = None
     os: str | None = None  # "Linux", "Windows", "Darwin"
@@ -220,6 +266,8 @@ class Machine(_Record):
     gpus: list[GPU] = Field(default_factory=list)
     gpus_known: bool = True  # False when the source says nothing about GPUs (a cut-off dump)
     torch: TorchInfo = Field(default_factory=TorchInfo)
+    tensorflow: TensorflowInfo = Field(default_factory=TensorflowInfo)
+    jax: JaxInfo = Field(default_factory=JaxInfo)
     missing: list[str] = Field(default_factory=list)  # what the source lacked, in words ("torch section")
     probe_timeouts: list[str] = Field(default_factory=list)  # sources that hung ("nvml", "torch")
     evidence: list[Evidence] = Field(default_factory=list)  # recognised messages, in paste order

@@ -37,3 +37,20 @@ def _no_real_hardware(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRe
 
     monkeypatch.setattr(pynvml, "nvmlInit", _forbidden, raising=False)
     monkeypatch.setattr(pynvml, "nvmlInitWithFlags", _forbidden, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _quick_framework_children(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """The live probe's TensorFlow and JAX children answer "not installed" at once, so a test of another
+    source never imports a framework that happens to be installed (tests of those children pass argv)."""
+    if request.node.get_closest_marker("frameworks_live"):
+        return
+    import sys
+
+    from advisor.probe import framework_probe
+
+    def quick(framework: framework_probe.Framework) -> list[str]:
+        answer = f"print({framework_probe.MARKERS[framework]!r} + '{{\"installed\": false}}')"
+        return [sys.executable, "-c", answer]
+
+    monkeypatch.setattr(framework_probe, "child_command", quick)

@@ -1,4 +1,5 @@
-"""Assemble the live Machine: the torch child, NVML and the host/PCI probes run side by side.
+"""Assemble the live Machine: the torch, TensorFlow and JAX children, NVML and the host/PCI probes run
+side by side.
 
 The torch child starts first (it takes a second or two to import torch); NVML runs in a daemon thread
 so that a wedged driver costs at most ``nvml_timeout_s`` (a thread stuck inside NVML cannot be killed,
@@ -13,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from advisor.machine import DriverInfo, Machine, TorchInfo
+from advisor.machine import DriverInfo, JaxInfo, Machine, TensorflowInfo, TorchInfo
+from advisor.probe.framework_probe import FrameworkChild
 from advisor.probe.host import probe_host
 from advisor.probe.nvml import NvmlResult, probe_nvml
 from advisor.probe.pci import read_kernel_module_version, read_nvidia_pci_devices
@@ -59,6 +61,9 @@ def probe_machine(
     """
     started = time.monotonic()
     torch_child = TorchChild(torch_timeout_s)
+    # TensorFlow and JAX each import in their own child, started now so `check` waits for the slowest only.
+    tf_child = FrameworkChild("tensorflow", torch_timeout_s)
+    jax_child = FrameworkChild("jax", torch_timeout_s)
     torch_job = _Background(torch_child.result, "advisor-torch-probe")
     nvml_job = _Background(lambda: probe_nvml(nvml, proc_root=proc_root), "advisor-nvml-probe")
 
@@ -92,6 +97,10 @@ def probe_machine(
         torch_info = torch_job.value
     if torch_info.timed_out:
         timeouts.append("torch")
+    tf_info = tf_child.result()
+    jax_info = jax_child.result()
+    assert isinstance(tf_info, TensorflowInfo) and isinstance(jax_info, JaxInfo)
+    timeouts += [name for name, info in (("tensorflow", tf_info), ("jax", jax_info)) if info.timed_out]
 
     driver = nvml_result.driver.model_copy(
         update={"kernel_module_version": kernel_module, "pci_devices": pci_devices}
@@ -103,5 +112,7 @@ def probe_machine(
         gpus=nvml_result.gpus,
         gpus_known=gpus_known,
         torch=torch_info,
+        tensorflow=tf_info,
+        jax=jax_info,
         probe_timeouts=timeouts,
     )

@@ -12,19 +12,15 @@ Decisions recorded in the result:
 
 from __future__ import annotations
 
-import contextlib
-import json
-import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from advisor.machine import TorchDevice, TorchInfo
+from advisor.probe.child_process import ChildProcess, find_facts
 
 MARKER = "ADVISOR-TORCH-FACTS:"  # must match torch_child.MARKER
-_KILL_GRACE_S = 2.0
 
 
 def child_source() -> str:
@@ -48,42 +44,17 @@ class TorchChild:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.timeout_s = timeout_s
-        self._started = time.monotonic()
-        self._start_error: str | None = None
-        self._proc: subprocess.Popen[str] | None = None
-        try:
-            self._proc = subprocess.Popen(
-                list(argv) if argv is not None else child_command(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                env=dict(env) if env is not None else None,
-            )
-        except (OSError, ValueError) as e:  # no such interpreter, or an empty sys.executable
-            self._start_error = f"could not start the torch probe: {e}"
+        command = list(argv) if argv is not None else child_command()
+        self._child = ChildProcess(command, MARKER, timeout_s, label="torch", env=env)
 
     def result(self) -> TorchInfo:
         """Wait for the child and turn its JSON into TorchInfo; never raises."""
-        if self._proc is None:
-            return TorchInfo(init_messages=[self._start_error or "torch probe did not start"])
-        try:
-            # The timeout counts from the start: the child ran while the other probes did their work.
-            remaining = max(0.5, self.timeout_s - (time.monotonic() - self._started))
-            stdout, stderr = self._proc.communicate(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            # A child stuck in the kernel (D state) may not even die: do not wait for it forever.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.communicate(timeout=_KILL_GRACE_S)
+        answer = self._child.wait()
+        if answer.timed_out:
             return TorchInfo(timed_out=True)
-        facts = _find_facts(stdout)
-        if facts is None:
-            tail = (stderr or stdout or "").strip().splitlines()[-3:]
-            detail = f"torch probe exited with status {self._proc.returncode} without an answer"
-            return TorchInfo(init_messages=[detail, *tail])
-        return torch_info_from_facts(facts)
+        if answer.facts is None:
+            return TorchInfo(init_messages=answer.failure_lines("torch"))
+        return torch_info_from_facts(answer.facts)
 
 
 def probe_torch(timeout_s: float = 30.0) -> TorchInfo:
@@ -92,14 +63,7 @@ def probe_torch(timeout_s: float = 30.0) -> TorchInfo:
 
 
 def _find_facts(stdout: str) -> dict[str, Any] | None:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(MARKER):
-            try:
-                facts = json.loads(line[len(MARKER) :])
-            except ValueError:
-                return None
-            return facts if isinstance(facts, dict) else None
-    return None
+    return find_facts(stdout, MARKER)
 
 
 def torch_info_from_facts(facts: Mapping[str, Any]) -> TorchInfo:

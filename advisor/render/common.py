@@ -109,6 +109,7 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
         ("host", text_or_unknown(m.host.hostname)),
         ("driver", driver),
         ("torch", torch_build(m)),
+        *framework_facts(m),
         *(
             [("knowledge", f"current to {report.knowledge_current_to}")]
             if report.knowledge_current_to
@@ -116,6 +117,57 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
         ),
         ("created", report.created),
     ]
+
+
+def framework_facts(m: Machine) -> list[tuple[str, str]]:
+    """("tensorflow", ...) and ("jax", ...) header pairs, for a framework the source says anything about."""
+    out = []
+    if m.tensorflow.installed is not None or m.tensorflow.version or m.tensorflow.timed_out:
+        out.append(("tensorflow", tensorflow_build(m)))
+    if m.jax.installed is not None or m.jax.version or m.jax.timed_out:
+        out.append(("jax", jax_build(m)))
+    return out
+
+
+def tensorflow_build(m: Machine) -> str:
+    """``2.16.1 (CUDA 12.3, 1 GPU)``, ``2.21.0 (CPU only)``, ``not installed``, ``import failed``."""
+    t = m.tensorflow
+    if t.timed_out:
+        return "probe timed out"
+    if t.installed is False:
+        return "not installed"
+    if t.version is None:
+        return "import failed" if t.import_error else UNKNOWN_WORD
+    if t.is_cuda_build is False and not t.is_rocm_build:
+        kind = "CPU only"
+    elif t.is_rocm_build:
+        kind = "ROCm"
+    else:
+        kind = f"CUDA {t.cuda_version}" if t.cuda_version else ""
+    if t.gpus is not None and (t.is_cuda_build or t.gpus):
+        kind += f"{', ' if kind else ''}{len(t.gpus)} GPU{'s' if len(t.gpus) != 1 else ''} seen"
+    return f"{t.version} ({kind})" if kind else t.version
+
+
+def jax_build(m: Machine) -> str:
+    """``0.4.30, jaxlib 0.4.30, jax-cuda12-plugin 0.4.30 (backend gpu)``, ``not installed``."""
+    j = m.jax
+    if j.timed_out:
+        return "probe timed out"
+    if j.installed is False:
+        return "not installed"
+    if j.version is None and j.jaxlib_version is None:
+        return "import failed" if j.import_error else UNKNOWN_WORD
+    parts = [j.version or UNKNOWN_WORD]
+    if j.jaxlib_version and j.jaxlib_version != j.version:
+        parts.append(f"jaxlib {j.jaxlib_version}")
+    parts += [f"{name} {version}" for name, version in sorted((j.plugins or {}).items())]
+    text = ", ".join(parts)
+    if j.backend:
+        text += f" (backend {j.backend})"
+    elif j.plugins == {}:
+        text += " (CPU only)"
+    return text
 
 
 def host_facts(m: Machine) -> str | None:

@@ -1,0 +1,121 @@
+"""The TensorFlow / JAX child probes: answers → Machine records, crashes, hangs, log lines on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from advisor.machine import JaxInfo, TensorflowInfo
+from advisor.probe.framework_probe import (
+    MARKERS,
+    FrameworkChild,
+    child_source,
+    jax_info_from_facts,
+    tensorflow_info_from_facts,
+)
+
+TIMEOUT_S = 60.0
+
+
+def _answer(framework: str, facts: dict[str, object], stderr: str = "") -> list[str]:
+    code = f"import sys\nsys.stderr.write({stderr!r})\nprint({MARKERS[framework]!r} + {json.dumps(facts)!r})"  # type: ignore[index]
+    return [sys.executable, "-c", code]
+
+
+def test_tensorflow_cpu_build_as_the_child_reports_it() -> None:
+    # What tf_child printed for tensorflow-cpu 2.21.0 on this machine (recorded 2026-12-05).
+    facts = {
+        "messages": [],
+        "packages": {"tensorflow-cpu": "2.21.0"},
+        "installed": True,
+        "version": "2.21.0",
+        "build_info": {"is_cuda_build": False, "is_rocm_build": False, "is_tensorrt_build": False},
+        "gpus": [],
+    }
+    info = FrameworkChild("tensorflow", TIMEOUT_S, argv=_answer("tensorflow", facts)).result()
+    assert isinstance(info, TensorflowInfo)
+    assert (info.installed, info.version, info.package, info.is_cuda_build) == (
+        True,
+        "2.21.0",
+        "tensorflow-cpu",
+        False,
+    )
+    assert info.gpus == [] and info.nvidia_wheels == {} and info.missing_libraries is None
+
+
+def test_tensorflow_log_lines_on_stderr_become_facts() -> None:
+    # Lines from tensorflow/tensorflow#45930-style logs and tensorflow/text#1167 (see tests/data/frameworks).
+    stderr = (
+        "2021-08-28 11:45:39.292524: W "
+        "tensorflow/stream_executor/platform/default/dso_loader.cc:60] Could not "
+        "load dynamic library 'libcudart.so.11.0'; dlerror: "
+        "libcudart.so.11.0: cannot open shared object file\n"
+        "2023-06-19 17:03:27.840554: E tensorflow/compiler/xla/stream_executor/cuda/cuda_dnn.cc:417] Loaded "
+        "runtime CuDNN library: 8.0.5 but source was compiled with: "
+        "8.6.0.  CuDNN library needs to have matching "
+        "major version and equal or higher minor version.\n"
+        "E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:9261] Unable to register cuDNN factory: "
+        "Attempting to register factory for plugin cuDNN when one has already been registered\n"
+    )
+    facts = {
+        "installed": True,
+        "version": "2.12.0",
+        "build_info": {"is_cuda_build": True, "cuda_version": "11.8"},
+    }
+    info = FrameworkChild("tensorflow", TIMEOUT_S, argv=_answer("tensorflow", facts, stderr)).result()
+    assert isinstance(info, TensorflowInfo)
+    assert info.missing_libraries == ["libcudart.so.11.0"]
+    assert (info.cudnn_loaded, info.cudnn_compiled) == ("8.0.5", "8.6.0")
+    assert not any("register cuDNN factory" in m for m in info.messages)  # harmless noise is dropped
+
+
+def test_jax_child_answer_with_a_mismatched_plugin() -> None:
+    facts = {
+        "installed": True,
+        "version": "0.9.0.1",
+        "jaxlib_version": "0.9.0.1",
+        "packages": {
+            "jax": "0.9.0.1",
+            "jaxlib": "0.9.0.1",
+            "jax-cuda12-plugin": "0.9.2",
+            "jax-cuda12-pjrt": "0.9.2",
+        },
+        "backend": "cpu",
+        "devices": [{"index": 0, "platform": "cpu", "name": "cpu"}],
+        "messages": [
+            "JAX plugin jax_cuda12_plugin version 0.9.2 is installed, "
+            "but it is not compatible with the installed "
+            "jaxlib version 0.9.0.1, so it will not be used."
+        ],
+    }
+    info = FrameworkChild("jax", TIMEOUT_S, argv=_answer("jax", facts)).result()
+    assert isinstance(info, JaxInfo)
+    assert info.plugins == {"jax-cuda12-plugin": "0.9.2", "jax-cuda12-pjrt": "0.9.2"}
+    assert info.backend == "cpu" and info.devices is not None and info.devices[0].platform == "cpu"
+    assert any("not compatible with the installed jaxlib" in m for m in info.messages)
+
+
+def test_a_hung_child_times_out_and_a_crash_leaves_its_last_lines() -> None:
+    hung = FrameworkChild("jax", 0.5, argv=[sys.executable, "-c", "import time; time.sleep(60)"]).result()
+    assert hung.timed_out is True
+    crash = [sys.executable, "-c", "import sys; sys.stderr.write('Segmentation fault\\n'); sys.exit(139)"]
+    crashed = FrameworkChild("tensorflow", TIMEOUT_S, argv=crash).result()
+    assert crashed.installed is None and any("status 139" in m for m in crashed.messages)
+    assert "Segmentation fault" in crashed.messages
+
+
+def test_the_real_children_say_not_installed_where_the_framework_is_absent() -> None:
+    # -I -S: an isolated interpreter without site-packages, where neither framework can be found.
+    for framework in ("tensorflow", "jax"):
+        argv = [sys.executable, "-I", "-S", "-c", child_source(framework)]  # type: ignore[arg-type]
+        info = FrameworkChild(framework, TIMEOUT_S, argv=argv).result()  # type: ignore[arg-type]
+        assert info.installed is False, info
+
+
+def test_wrong_types_in_an_answer_become_unknown() -> None:
+    tf = tensorflow_info_from_facts(
+        {"installed": "yes", "version": 2, "build_info": {"cuda_version": 12}, "gpus": 3}
+    )
+    assert tf.installed is None and tf.version is None and tf.cuda_version is None and tf.gpus is None
+    jx = jax_info_from_facts({"installed": True, "devices": [{"index": True, "platform": 1}], "packages": []})
+    assert jx.devices is not None and jx.devices[0].index == 0 and jx.devices[0].platform is None
