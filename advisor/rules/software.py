@@ -18,6 +18,7 @@ from advisor.machine import Machine
 from advisor.report import Finding, Recommendation
 from advisor.rules.driver import driver_drops, driver_state
 from advisor.rules.evidence import evidence_findings
+from advisor.rules.frameworks import check_frameworks
 from advisor.rules.gpu_presence import no_gpu, unknown_gpus, unusable_gpus, visible_devices
 from advisor.rules.knowledge_age import check_knowledge_age
 from advisor.rules.software_facts import gather, install_recommendation
@@ -56,6 +57,7 @@ def check_software(machine: Machine, knowledge: Knowledge) -> list[Finding]:
     out += unknown_gpus(facts)
     out += visible_devices(facts)
     out += check_torch(facts)
+    out += check_frameworks(facts)
     out += driver_drops(facts)
     out += evidence_findings(machine, SOFTWARE_CODES, out, facts.nvidia_present)
     out += unusable_gpus(facts, out)
