@@ -47,6 +47,11 @@ FOUND_DEVICE = re.compile(r"pciBusID: \S+ name: (?P<name>.+?) computeCapability:
 STREAM_EXECUTOR = re.compile(
     r"StreamExecutor device \((?P<index>\d+)\): (?P<name>.+?), Compute Capability (?P<cc>\d+\.\d+)"
 )
+# TensorFlow's gpu_device.cc when a GPU is older than the build supports (the GPU is then skipped).
+IGNORED_GPU = re.compile(
+    r"Ignoring visible gpu device \(device: (?P<index>\d+), name: (?P<name>[^,]+),.*?\) with Cuda compute "
+    r"capability (?P<cc>\d+\.\d+)\. The minimum required Cuda capability is (?P<min>\d+\.\d+)"
+)
 PLUGIN_MISMATCH = re.compile(
     r"JAX plugin (?P<plugin>[\w-]+) version (?P<plugin_version>\S+) is installed, but it is not compatible "
     r"with the installed jaxlib version (?P<jaxlib>[^\s,]+)"
@@ -67,7 +72,7 @@ _KEEP = re.compile(
     r"|Unable to load (?:CUDA|cuDNN|cuBLAS|cuSPARSE|cuFFT|cuSOLVER)|failed call to cuInit"
     r"|CUDA driver version is insufficient|Could not find cuda drivers|DNN library is not found"
     r"|is newer than and incompatible with jax version|but this version of jax requires"
-    r"|older than the PTX compiler version|no kernel image is available",
+    r"|older than the PTX compiler version|no kernel image is available|Ignoring visible gpu device",
     re.IGNORECASE,
 )
 _NOISE = re.compile(r"Unable to register (?:cuDNN|cuFFT|cuBLAS) factory|Could not find TensorRT", re.I)

@@ -85,12 +85,3 @@ def version_of(text: str | None) -> Version | None:
         return Version(text.strip())
     except InvalidVersion:
         return None
-
-
-def cudnn_incompatible(loaded: str, compiled: str) -> bool:
-    """cuDNN's rule as TensorFlow and XLA print it: the loaded library needs the same major version and
-    an equal or higher minor version than the build was compiled with."""
-    a, b = version_of(loaded), version_of(compiled)
-    if a is None or b is None:
-        return False
-    return a.major != b.major or a.minor < b.minor

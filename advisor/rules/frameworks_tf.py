@@ -7,6 +7,7 @@ tensorflow_builds table; the driver a CUDA version needs from the shared CUDA â‡
 
 from __future__ import annotations
 
+from advisor.dumps.framework_text import IGNORED_GPU
 from advisor.knowledge.framework_tables import (
     TensorflowBuild,
     python_fits,
@@ -18,7 +19,6 @@ from advisor.machine import TensorflowInfo
 from advisor.report import Finding
 from advisor.rules.frameworks import (
     cc_text,
-    cudnn_incompatible,
     driver_label,
     driver_verdict,
     gpu_names,
@@ -212,7 +212,9 @@ def _library_fix(f: Facts, t: TensorflowInfo, build: TensorflowBuild | None) -> 
 
 def _cudnn(f: Facts, t: TensorflowInfo, build: TensorflowBuild | None) -> list[Finding]:
     loaded, compiled = t.cudnn_loaded, t.cudnn_compiled
-    if not loaded or not compiled or not cudnn_incompatible(loaded, compiled):
+    # TensorFlow prints "Loaded runtime CuDNN library: X but source was compiled with: Y" only when its own
+    # check failed (older releases demanded an exact minor match), so the text itself is the verdict.
+    if not loaded or not compiled:
         return []
     if build is not None and build.and_cuda:
         fix = (
@@ -241,6 +243,25 @@ def _cudnn(f: Facts, t: TensorflowInfo, build: TensorflowBuild | None) -> list[F
 
 
 def _arch(f: Facts, t: TensorflowInfo) -> list[Finding]:
+    ignored = [
+        _finding(
+            "arch-not-in-build",
+            "error",
+            f"TensorFlow {t.version or ''} ignores {m['name'].strip()} (CC {m['cc']})".replace("  ", " "),
+            f"TensorFlow skipped GPU {m['index']} ({m['name'].strip()}): its compute capability {m['cc']} is "
+            f'below the {m["min"]} this build requires. It said: "{m.group(0)}"',
+            "Use a GPU of CC "
+            + m["min"]
+            + "+ , or an older TensorFlow built for CC "
+            + m["cc"]
+            + " (from source).",
+            gpu=int(m["index"]),
+        )
+        for line in t.messages
+        if (m := IGNORED_GPU.search(line))
+    ]
+    if ignored:
+        return ignored
     arches = t.cuda_compute_capabilities
     if not arches or t.gpus:
         return []
