@@ -53,8 +53,8 @@ IGNORED_GPU = re.compile(
     r"capability (?P<cc>\d+\.\d+)\. The minimum required Cuda capability is (?P<min>\d+\.\d+)"
 )
 PLUGIN_MISMATCH = re.compile(
-    r"JAX plugin (?P<plugin>[\w-]+) version (?P<plugin_version>\S+) is installed, but it is not compatible "
-    r"with the installed jaxlib version (?P<jaxlib>[^\s,]+)"
+    r"JAX plugin (?P<plugin>[\w-]+) version (?P<plugin_version>\S+) is installed,\s+but it is not compatible"
+    r"\s+with the installed jaxlib version (?P<jaxlib>\d[^\s,]*?)\.?(?:[\s,]|$)"
 )
 PJRT_MISMATCH = "Mismatched PJRT plugin PJRT API version"
 NO_CUDA_JAXLIB = "CUDA-enabled jaxlib is not installed"

@@ -13,7 +13,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from advisor.dumps.partial import Partial
-from advisor.machine import GPU, DriverInfo, Machine
+from advisor.machine import GPU, DriverInfo, JaxInfo, Machine, TensorflowInfo
 
 _PRIORITY = {
     "nvidia-smi-xml": 0,
@@ -39,6 +39,7 @@ def merge(partials: list[Partial], problems: list[str] | None = None) -> Machine
     for p in ordered:
         messages += [m for m in p.machine.torch.init_messages if m not in messages]
     torch = torch.model_copy(update={"init_messages": messages})
+    tensorflow, jax = _frameworks(ordered)
     driver = _driver(ordered)
     gpus = _gpus(ordered)
     gpus_known = any(p.machine.gpus_known for p in ordered) or bool(gpus)
@@ -79,11 +80,30 @@ def merge(partials: list[Partial], problems: list[str] | None = None) -> Machine
         gpus=gpus,
         gpus_known=gpus_known,
         torch=torch,
+        tensorflow=tensorflow,
+        jax=jax,
         missing=missing,
         evidence=evidence,
         packages=packages or None,
         notes=notes,
     )
+
+
+def _frameworks(ordered: list[Partial]) -> tuple[TensorflowInfo, JaxInfo]:
+    """TensorFlow and JAX records filled field by field, their messages joined, then the package lists."""
+    from advisor.dumps.frameworks import with_packages
+
+    tf = _fill_all([p.machine.tensorflow for p in ordered])
+    jax = _fill_all([p.machine.jax for p in ordered])
+    tf_messages = list(dict.fromkeys(m for p in ordered for m in p.machine.tensorflow.messages))
+    jax_messages = list(dict.fromkeys(m for p in ordered for m in p.machine.jax.messages))
+    tf = tf.model_copy(update={"messages": tf_messages})
+    jax = jax.model_copy(update={"messages": jax_messages})
+    packages: dict[str, str] = {}
+    for p in sorted(ordered, key=lambda p: p.position):
+        for name, version in (p.machine.packages or {}).items():
+            packages.setdefault(name, version)
+    return with_packages(tf, jax, packages)
 
 
 def fill(base: _M, other: _M) -> _M:

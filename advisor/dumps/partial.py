@@ -52,4 +52,8 @@ class Partial:
             or m.evidence
             or m.packages
             or m.host.accelerators
+            or m.tensorflow.installed is not None
+            or m.tensorflow.messages
+            or m.jax.installed is not None
+            or m.jax.messages
         )

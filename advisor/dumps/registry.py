@@ -21,6 +21,7 @@ SCANNERS: list[tuple[str, str]] = [
     ("evidence", "advisor.dumps.evidence"),
     ("report", "advisor.dumps.reports"),
     ("packages", "advisor.dumps.packages"),
+    ("frameworks", "advisor.dumps.frameworks"),
 ]
 
 
