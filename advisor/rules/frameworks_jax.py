@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from advisor.dumps.framework_text import JAX_BACKEND_FAILED, NO_CUDA_JAXLIB, PJRT_MISMATCH, jax_cudnn_mismatch
+from advisor.knowledge.cuda_driver import min_driver_for
 from advisor.knowledge.framework_tables import (
     JaxCudaLine,
     jax_cuda_line,
@@ -53,8 +54,9 @@ def check_jax(f: Facts) -> list[Finding]:
         ]
     if j.installed is False or not (j.version or j.jaxlib_version or j.plugins or j.messages):
         return []
-    out = _plugin_mismatch(f, j)
-    if not f.nvidia_present:
+    present = f.nvidia_present or _gpu_implied(j)
+    out = _plugin_mismatch(f, j, present)
+    if not present:
         return out
     if out:
         return out  # the plugin is not used: what else JAX says follows from that
@@ -63,6 +65,12 @@ def check_jax(f: Facts) -> list[Finding]:
         return cpu
     driver = _driver_too_old(f, j)
     return driver + _cudnn(f, j) + ([] if driver else _libraries(f, j)) + _arch(f, j)
+
+
+def _gpu_implied(j: JaxInfo) -> bool:
+    """JAX warns "An NVIDIA GPU may be present ..." and "CUDA backend failed to initialize" only after its
+    own check found a visible NVIDIA GPU (xla_bridge's has_visible_nvidia_gpu)."""
+    return any(NO_CUDA_JAXLIB in m or "CUDA backend failed to initialize" in m for m in j.messages)
 
 
 def _finding(code: str, severity: str, title: str, detail: str, fix: str, gpu: int | None = None) -> Finding:
@@ -94,8 +102,8 @@ def _gpu_seen(j: JaxInfo) -> bool:
     )
 
 
-def _plugin_mismatch(f: Facts, j: JaxInfo) -> list[Finding]:
-    if not (f.nvidia_present or not f.machine.gpus_known):
+def _plugin_mismatch(f: Facts, j: JaxInfo, present: bool) -> list[Finding]:
+    if not (present or not f.machine.gpus_known):
         return []
     jaxlib = numeric_prefix(j.jaxlib_version)
     bad = []
@@ -108,13 +116,16 @@ def _plugin_mismatch(f: Facts, j: JaxInfo) -> list[Finding]:
     pjrt = [m for m in j.messages if PJRT_MISMATCH in m]
     if not bad and not pjrt:
         return []
-    cuda = [name for name in (j.plugins or {}) if _CUDA_PLUGIN.match(name)]
+    # A CUDA plugin needs its pjrt twin of the same release (jax-cudaNN-plugin requires jax-cudaNN-pjrt==).
+    cuda = sorted({n for name in (j.plugins or {}) if (m := _CUDA_PLUGIN.match(name)) for n in _twins(m)})
     pins = (
         " ".join(f'"{name}=={j.jaxlib_version}"' for name in sorted(cuda))
         if j.jaxlib_version and cuda
         else ""
     )
-    fix = f"pip install {pins}" if pins else install_hint(f)
+    majors = cuda_majors(j)
+    hint = f'pip install -U "jax[cuda{majors[0]}]"' if majors else install_hint(f, gpu=True)
+    fix = f"pip install {pins} (or reinstall all together: {hint})" if pins else hint
     what = ", ".join(bad) if bad else "the CUDA plugin"
     detail = (
         f"{what} {'is' if len(bad) <= 1 else 'are'} not of jaxlib's release "
@@ -130,9 +141,13 @@ def _plugin_mismatch(f: Facts, j: JaxInfo) -> list[Finding]:
             "error",
             f"JAX's CUDA plugin does not match jaxlib {j.jaxlib_version or ''}".rstrip(),
             detail,
-            fix + f" (or reinstall all together: {install_hint(f)})",
+            fix,
         )
     ]
+
+
+def _twins(m: re.Match[str]) -> tuple[str, str]:
+    return f"jax-cuda{m.group(1)}-plugin", f"jax-cuda{m.group(1)}-pjrt"
 
 
 def _windows_native(f: Facts, j: JaxInfo) -> list[Finding]:
@@ -266,11 +281,12 @@ def _arch(f: Facts, j: JaxInfo) -> list[Finding]:
 # ---------------------------------------------------------------- install advice
 
 
-def install_hint(f: Facts) -> str:
-    """The exact JAX install for this platform, GPU and driver."""
+def install_hint(f: Facts, *, gpu: bool | None = None) -> str:
+    """The exact JAX install for this platform, GPU and driver (``gpu``: an NVIDIA GPU is known to be there
+    even when the source lists none)."""
     if f.platform == "macos":
         return "pip install -U jax (macOS has no CUDA; Apple GPUs use the jax-metal plugin)."
-    if not f.nvidia_present:
+    if not (f.nvidia_present or gpu or _gpu_implied(f.machine.jax)):
         return "pip install -U jax"
     lines = jax_current_lines(f.compat.jax_cuda)
     fitting = [line for line in lines if _gpus_fit(f, line)]
@@ -289,7 +305,23 @@ def install_hint(f: Facts) -> str:
         return f"JAX has no native-Windows GPU build: use WSL2 and run {line_text} there."
     if needs:
         return f"upgrade the NVIDIA driver to {needs}, then {line_text}"
+    if pick is not None and driver_verdict(f, pick.cuda_runtime_min) is None:
+        return line_text + _driver_note(f, pick, fitting)
     return line_text
+
+
+def _driver_note(f: Facts, pick: JaxCudaLine, fitting: list[JaxCudaLine]) -> str:
+    """With the driver unknown: what the pick needs, and the older CUDA line for an older driver."""
+    os = f.os or "linux"
+    need = min_driver_for(f.compat, pick.cuda_runtime_min, os)
+    older = [line for line in fitting if line.cuda_major < pick.cuda_major]
+    note = f" (needs an NVIDIA driver {need.text}" if need else " (check the NVIDIA driver"
+    if older:
+        low = min_driver_for(f.compat, older[0].cuda_runtime_min, os)
+        note += (
+            f'; with an older driver{f" {low.text}" if low else ""}: pip install -U "jax[{older[0].extra}]"'
+        )
+    return note + ")"
 
 
 def _gpus_fit(f: Facts, line: JaxCudaLine) -> bool:

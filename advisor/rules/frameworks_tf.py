@@ -8,6 +8,7 @@ tensorflow_builds table; the driver a CUDA version needs from the shared CUDA â‡
 from __future__ import annotations
 
 from advisor.dumps.framework_text import IGNORED_GPU
+from advisor.knowledge.cuda_driver import min_driver_for
 from advisor.knowledge.framework_tables import (
     TensorflowBuild,
     python_fits,
@@ -49,7 +50,7 @@ def check_tensorflow(f: Facts) -> list[Finding]:
         ]
     if t.installed is False or not (t.version or t.messages or t.is_cuda_build is not None):
         return []
-    if not f.nvidia_present:
+    if not (f.nvidia_present or _gpu_implied(t)):
         return []  # a CPU build on a machine without an NVIDIA GPU is simply right
     build = tensorflow_build(f.compat.tensorflow_builds, t.version)
     windows = _windows_native(f, t)
@@ -61,6 +62,14 @@ def check_tensorflow(f: Facts) -> list[Finding]:
     driver = _driver_too_old(f, t, build)
     libraries = [] if driver else _libraries(f, t, build)
     return driver + libraries + _cudnn(f, t, build) + _arch(f, t)
+
+
+def _gpu_implied(t: TensorflowInfo) -> bool:
+    """TensorFlow's own words show an NVIDIA GPU even where the paste lists none: it loads cuDNN, tries the
+    GPU libraries ("Cannot dlopen some GPU libraries" comes after a visible GPU) or ignores a named GPU."""
+    return bool(
+        t.gpus or t.cudnn_loaded or any(_DLOPEN in m.lower() or IGNORED_GPU.search(m) for m in t.messages)
+    )
 
 
 def _finding(code: str, severity: str, title: str, detail: str, fix: str, gpu: int | None = None) -> Finding:
@@ -304,6 +313,10 @@ def install_hint(f: Facts) -> str:
     where = "" if f.platform else " (assuming Linux)"
     if needs:
         return f"upgrade the NVIDIA driver to {needs}, then {line}{where}"
+    if pick.cuda and driver_verdict(f, pick.cuda) is None:
+        need = min_driver_for(f.compat, pick.cuda, f.os or "linux")
+        if need is not None:
+            where += f" (needs an NVIDIA driver {need.text})"
     return line + where
 
 
