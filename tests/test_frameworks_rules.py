@@ -200,3 +200,42 @@ def test_jax_on_native_windows() -> None:
     cpu = jax(plugins={}, backend="cpu", devices=[FrameworkDevice(index=0, platform="cpu")])
     (f,) = findings(machine(host=windows, gpus=[RTX_3090], jax=cpu), "jax")
     assert f.code == "torch-cpu-only" and "WSL2" in (f.fix or "")
+
+
+# ---------------------------------------------------------------- --require gates
+
+
+def unmet(m: Machine, *exprs: str) -> list[str]:
+    from advisor.rules.require import check_requirements
+
+    return [
+        f.title.removeprefix("Requirement not met: ")
+        for f in check_requirements(m, load_knowledge(), list(exprs))
+    ]
+
+
+def test_require_framework_versions_and_gpu_gates() -> None:
+    on_gpu = machine(
+        gpus=[RTX_3090],
+        tensorflow=TF_216.model_copy(update={"gpus": [FrameworkDevice(index=0, platform="gpu")]}),
+        jax=jax(plugins=CUDA12, backend="gpu", devices=ON_GPU),
+    )
+    assert unmet(on_gpu, "tensorflow>=2.16", "tf>=2.16.1", "jax>=0.4.30", "tf-gpu", "jax-gpu") == []
+    assert unmet(on_gpu, "tensorflow>=2.17", "jax<0.10") == ["tensorflow>=2.17", "jax<0.10"]
+    cpu = machine(
+        gpus=[], tensorflow=TF_CPU, jax=jax(plugins={}, devices=[FrameworkDevice(index=0, platform="cpu")])
+    )
+    assert unmet(cpu, "tf-gpu", "jax-gpu", "tensorflow>=2.16") == ["tf-gpu", "jax-gpu"]
+    # Unknown is unmet: a dump that never mentions the frameworks cannot pass a framework gate.
+    assert unmet(machine(gpus=[RTX_3090]), "jax-gpu", "tensorflow>=2.0") == ["jax-gpu", "tensorflow>=2.0"]
+
+
+def test_require_rejects_a_bare_framework_version_key() -> None:
+    import pytest
+
+    from advisor.errors import InputError
+    from advisor.rules.require import parse_requirement
+
+    with pytest.raises(InputError, match="needs a comparison"):
+        parse_requirement("tensorflow")
+    assert parse_requirement("TF-GPU").key == "tf-gpu" and parse_requirement("jax >= 0.4.30").key == "jax"

@@ -12,6 +12,9 @@ Keys (case-insensitive, spaces allowed, ``_`` and ``-`` interchangeable):
 - ``driver``: the NVIDIA driver version: ``driver>=535``.
 - ``torch``: the installed torch version (a local suffix such as ``+cu121`` is ignored unless asked):
   ``torch>=2.1``.
+- ``tensorflow`` (alias ``tf``) and ``jax``: the installed TensorFlow / JAX version: ``tensorflow>=2.16``,
+  ``jax>=0.4.30``.
+- ``tf-gpu`` / ``jax-gpu`` (bare): TensorFlow / JAX lists at least one GPU device (what their probes saw).
 - a bare feature name from the features table: ``bf16``, ``tf32``, ``fp8``, ``flash-attention-2``,
   ``flash-attention-3``, ``torch-compile`` ...: supported on every GPU.
 
@@ -40,7 +43,20 @@ from advisor.units import format_bytes, format_cc, parse_cc, parse_size
 if TYPE_CHECKING:
     from advisor.knowledge.base import Knowledge
 
-Key = Literal["memory", "cc", "gpus", "cuda", "driver-cuda", "driver", "torch", "feature"]
+Key = Literal[
+    "memory",
+    "cc",
+    "gpus",
+    "cuda",
+    "driver-cuda",
+    "driver",
+    "torch",
+    "tensorflow",
+    "jax",
+    "tf-gpu",
+    "jax-gpu",
+    "feature",
+]
 Op = Literal[">=", ">", "<=", "<", "==", "!="]
 
 _ALIASES: dict[str, Key] = {
@@ -57,7 +73,12 @@ _ALIASES: dict[str, Key] = {
     "driver-cuda": "driver-cuda",
     "driver": "driver",
     "torch": "torch",
+    "tensorflow": "tensorflow",
+    "tf": "tensorflow",
+    "jax": "jax",
 }
+# Bare gates that are not features: a framework that lists a GPU device.
+_FRAMEWORK_GPU: dict[str, Key] = {"tf-gpu": "tf-gpu", "tensorflow-gpu": "tf-gpu", "jax-gpu": "jax-gpu"}
 _OPS: dict[Op, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,
@@ -67,9 +88,13 @@ _OPS: dict[Op, Callable[[Any, Any], bool]] = {
     "!=": operator.ne,
 }
 VALID_KEYS = (
-    "memory, cc, gpus, cuda, driver-cuda, driver, torch, or a bare feature name (bf16, tf32, fp8, ...)"
+    "memory, cc, gpus, cuda, driver-cuda, driver, torch, tensorflow, jax, tf-gpu, jax-gpu, "
+    "or a bare feature name (bf16, tf32, fp8, ...)"
 )
-EXAMPLES = '"memory>=24GiB", "cc>=8.0", "gpus>=2", "cuda>=12.1", "driver>=535", "torch>=2.1", "bf16"'
+EXAMPLES = (
+    '"memory>=24GiB", "cc>=8.0", "gpus>=2", "cuda>=12.1", "driver>=535", "torch>=2.1", "tensorflow>=2.16", '
+    '"jax>=0.4.30", "tf-gpu", "bf16"'
+)
 _EXPR_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_\- ]*?)\s*(>=|<=|==|!=|=|>|<)\s*(\S(?:.*\S)?)\s*$")
 _FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -116,6 +141,8 @@ def parse_requirement(expr: str, feature_ids: Iterable[str] | None = None) -> Re
             raise _bad(expr, "not a key comparison nor a feature name")
         if name in _ALIASES:
             raise _bad(expr, f"{name!r} needs a comparison, e.g. {name}>=...")
+        if name in _FRAMEWORK_GPU:
+            return Requirement(text=text, key=_FRAMEWORK_GPU[name])
         known = None if feature_ids is None else {f.lower() for f in feature_ids}
         if known is not None and name not in known:
             raise _bad(expr, f"unknown feature {name!r} (known: {', '.join(sorted(known))})")
@@ -185,6 +212,8 @@ def _unmet(req: Requirement, machine: Machine, knowledge: Knowledge, features: l
     """None when met, else why (citing the value seen, or what was missing)."""
     if req.key == "gpus":
         return _gpus(req, machine)
+    if req.key in ("tf-gpu", "jax-gpu"):
+        return _framework_gpu(req.key, machine)
     if req.key in ("memory", "cc", "feature"):
         return _per_gpu(req, machine, knowledge, features)
     seen_text = {
@@ -192,12 +221,16 @@ def _unmet(req: Requirement, machine: Machine, knowledge: Knowledge, features: l
         "driver-cuda": machine.driver.cuda_version,
         "driver": machine.driver.version,
         "torch": machine.torch.version,
+        "tensorflow": machine.tensorflow.version,
+        "jax": machine.jax.version,
     }[req.key]
     what = {
         "cuda": "the CUDA version torch was built with",
         "driver-cuda": "the highest CUDA the driver supports",
         "driver": "the NVIDIA driver version",
         "torch": "the torch version",
+        "tensorflow": "the TensorFlow version",
+        "jax": "the JAX version",
     }[req.key]
     assert req.op is not None and isinstance(req.value, Version)
     if seen_text is None:
@@ -217,6 +250,27 @@ def _unmet(req: Requirement, machine: Machine, knowledge: Knowledge, features: l
     if _compare(req.op, seen, wanted):
         return None
     return f"{what} is {seen_text}; the gate asks {req.op} {wanted}."
+
+
+def _framework_gpu(key: Key, machine: Machine) -> str | None:
+    """tf-gpu / jax-gpu: met when the framework itself lists a GPU device."""
+    if key == "tf-gpu":
+        name, devices, absent = "TensorFlow", machine.tensorflow.gpus, machine.tensorflow.installed is False
+    else:
+        j = machine.jax
+        name, absent = "JAX", j.installed is False
+        gpu = [d for d in j.devices or [] if (d.platform or "").lower() in ("gpu", "cuda", "rocm")]
+        devices = gpu if j.devices is not None else None
+    if absent:
+        return f"{name} is not installed here."
+    if devices is None:
+        return (
+            f"could not verify: the source does not say which devices {name} sees; "
+            "an unverifiable gate counts as unmet."
+        )
+    if devices:
+        return None
+    return f"{name} lists no GPU device, so it runs on the CPU."
 
 
 def _gpus(req: Requirement, machine: Machine) -> str | None:
@@ -309,6 +363,12 @@ def _fix(req: Requirement) -> str:
         )
     if req.key == "torch":
         return "Install a matching torch: see the install recommendation in this report."
+    if req.key in ("tensorflow", "tf-gpu"):
+        return (
+            'Install a TensorFlow GPU build that fits, e.g. pip install "tensorflow[and-cuda]" (Linux/WSL2).'
+        )
+    if req.key in ("jax", "jax-gpu"):
+        return 'Install JAX with CUDA support, e.g. pip install -U "jax[cuda12]" (Linux/WSL2).'
     if req.key in ("driver", "driver-cuda"):
         return "Install a newer NVIDIA driver from your distribution or https://www.nvidia.com/Download/index.aspx."
     return "Install a torch build for that CUDA version (see the install recommendation in this report)."
