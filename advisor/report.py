@@ -54,7 +54,8 @@ BenchDtype = Literal["fp32", "tf32", "fp16", "bf16", "fp8"]
 class _Record(BaseModel):
     # defer_build: a validator is built on first use, so a command that never builds one of these
     # records (`advisor recommend` never builds a Machine) does not pay for it at start-up.
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    # NaN/Infinity are written as the strings "NaN"/"Infinity" (not null), so advisor reads its output back.
+    model_config = ConfigDict(extra="forbid", defer_build=True, ser_json_inf_nan="strings")
 
 
 class Finding(_Record):

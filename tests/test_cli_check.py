@@ -122,11 +122,23 @@ def test_export_writes_the_format_of_the_suffix_redacted(tmp_path: Path, suffix:
     assert "arch-not-in-build" in text
 
 
-def test_export_to_a_folder_uses_the_default_name(tmp_path: Path) -> None:
+@pytest.mark.parametrize("existing", [True, False])
+def test_export_to_a_folder_uses_the_default_name(tmp_path: Path, existing: bool) -> None:
+    """An existing directory, or a name ending in '/', is a folder that gets <host>-<time>.json."""
     folder = tmp_path / "reports"
-    _check("--from", str(H100X8_HEALTHY), "--export", str(folder))
+    if existing:
+        folder.mkdir()
+    _check("--from", str(H100X8_HEALTHY), "--export", str(folder) + ("" if existing else "/"))
     written = list(folder.iterdir())
     assert len(written) == 1 and written[0].suffix == ".json"
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "r", "notes.txt.bak"])
+def test_export_with_an_unknown_suffix_is_refused_not_made_a_folder(tmp_path: Path, name: str) -> None:
+    code, out, err = _check("--from", str(H100X8_HEALTHY), "--export", str(tmp_path / name))
+    assert code == 2 and out == ""
+    assert "cannot tell the report format" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / name).exists()
 
 
 def test_live_check_on_a_gpu_less_machine(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,7 +54,7 @@ def test_bad_usage_and_bad_input_exit_2(saved: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "render", str(saved), "--to", "pdf"])
     assert result.exit_code == 2 and "--to must be one of" in result.stderr
     result = runner.invoke(app, ["report", "render", str(saved), "--output", str(tmp_path / "r.pdf")])
-    assert result.exit_code == 2 and ".json, .md or .html" in result.stderr
+    assert result.exit_code == 2 and ".json, .md, .html or .txt" in result.stderr
     future = tmp_path / "future.json"
     data = json.loads(v100_report().model_dump_json())
     data["schema_version"] = "3.1"

@@ -107,20 +107,28 @@ def test_fleet_cli_formats(tmp_path: Path) -> None:
     d = fleet_dir(tmp_path)
     (d / "broken.json").write_text("{")
     runner = CliRunner()
-    result = runner.invoke(app, ["report", "fleet", str(d)], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["report", "fleet", str(d), "--include-ids"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "broken.json" in result.stderr and "broken.json" not in result.stdout
     assert "node-02" in result.stdout and "node-01" not in result.stdout  # only flagged nodes by default
     assert (
-        "node-01" in runner.invoke(app, ["report", "fleet", str(d), "--all"], env={"COLUMNS": "200"}).stdout
+        "node-01"
+        in runner.invoke(
+            app, ["report", "fleet", str(d), "--all", "--include-ids"], env={"COLUMNS": "200"}
+        ).stdout
     )
     data = json.loads(runner.invoke(app, ["report", "fleet", str(d), "--to", "json"]).stdout)
     assert Fleet.model_validate(data).skipped[0].file.endswith("broken.json")
-    md = runner.invoke(app, ["report", "fleet", str(d), "--to", "md"]).stdout
+    md = runner.invoke(app, ["report", "fleet", str(d), "--to", "md", "--include-ids"]).stdout
     assert "## Outliers" in md and "| node-03 | version |" in md
     out = tmp_path / "fleet.html"
-    assert runner.invoke(app, ["report", "fleet", str(d), "--output", str(out)]).exit_code == 0
+    args = ["report", "fleet", str(d), "--output", str(out), "--include-ids"]
+    assert runner.invoke(app, args).exit_code == 0
     assert out.read_text().startswith("<!DOCTYPE html>") and "node-04" in out.read_text()
+    # By default every format is redacted, as `check --export` is.
+    for to in ("text", "md", "html", "json", "csv"):
+        shown = runner.invoke(app, ["report", "fleet", str(d), "--to", to, "--all"]).stdout
+        assert "node-0" not in shown and "host-" in shown, to
 
 
 def test_fleet_json_validates_against_its_model_schema(tmp_path: Path) -> None:

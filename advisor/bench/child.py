@@ -92,6 +92,9 @@ def _broken_device(task: Task, broken: dict[object, str]) -> str | None:
 
 def main() -> None:
     """Entry point of the child process."""
+    from advisor.bench.lifeline import tie_to_parent
+
+    tie_to_parent()
     request = json.loads(sys.stdin.readline() or "{}")
     run(request, sys.stdout)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.bench.child import DEFAULT_BACKEND, PREFIX
 from advisor.bench.efficiency import annotate, annotate_cpu, find_card, find_gpu
+from advisor.bench.lifeline import PARENT_ENV
 from advisor.bench.records import BenchRun, DeviceFacts, Mode, ProgressEvent, Task
 from advisor.bench.sampler import NvmlSampler, Sampler, describe
 from advisor.errors import InputError
@@ -121,6 +122,8 @@ class _Session:
             errors="replace",
             # Its own session: Ctrl-C reaches only the parent, which then kills the child's whole group.
             start_new_session=True,
+            # ...and it dies with this process even when we are SIGKILLed (advisor.bench.lifeline).
+            env={**os.environ, PARENT_ENV: str(os.getpid())},
         )
         threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True).start()
         threading.Thread(target=_read_lines, args=(proc.stderr, self.stderr), daemon=True).start()

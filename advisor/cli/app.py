@@ -1,32 +1,92 @@
-"""The `advisor` command: wires sub-commands and turns library errors into one line and exit 2."""
+"""The `advisor` command: wires sub-commands and turns every failure into one line and the right exit status.
+
+Exit status: 0 fine, 1 an error finding (check), 2 bad input or usage, 130 interrupted (Ctrl-C),
+128+N killed by signal N (SIGTERM: 143), 141 stdout closed early (``advisor check | head -1``), as a
+command killed by SIGPIPE would report.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from typing import Any
 
 import typer
+from typer._click import Context
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from advisor import __version__
 from advisor.cli import bench_cmd, catalog_cmd, check_cmd, recommend_cmd, report_cmd
 from advisor.errors import AdvisorError
 
+# Options of the root command that users also write after the sub-command (`advisor check --debug`).
+_GLOBAL_FLAGS = ("--debug", "--no-color", "--ascii")
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+def _show_usage_error(exc: ClickException) -> None:
+    """click's usage errors in the tool's own one-line form (click prints Usage / Try / Error lines)."""
+    if isinstance(exc, NoArgsIsHelpError):
+        exc.show()  # `advisor` alone prints the help, as before
+        return
+    from advisor.render.safe import safe_text
+
+    message = safe_text(" ".join(exc.format_message().split()), one_line=True)
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see: {ctx.command_path} --help)" if isinstance(exc, UsageError) and ctx else ""
+    sys.stderr.write(f"advisor: error: {message}{hint}\n")
+
+
+def _quiet_stdout() -> None:
+    # The reader went away: point stdout at /dev/null so the interpreter's final flush cannot fail too.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
 
 class _AdvisorGroup(TyperGroup):
-    """Turns a library error anywhere below into one clear line on stderr and its exit status (2).
+    """Turns a failure anywhere below into one clear line on stderr and its exit status.
 
     Done here rather than only in main() so every entry (console script, python -m, CliRunner) agrees.
     """
 
-    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        # Global flags are accepted anywhere before `--`: move them in front of the sub-command.
+        if ctx.parent is None:
+            end = args.index("--") if "--" in args else len(args)
+            moved = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+            if moved:
+                rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS] + args[end:]
+                args = moved + rest
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except AdvisorError as exc:
             if os.environ.get("ADVISOR_DEBUG"):
                 raise
-            typer.echo(f"advisor: error: {exc}", err=True)
+            from advisor.render.safe import safe_text
+
+            sys.stderr.write(f"advisor: error: {safe_text(str(exc))}\n")
             raise typer.Exit(exc.exit_code) from None
+        except ClickException as exc:
+            if os.environ.get("ADVISOR_DEBUG"):
+                raise
+            _show_usage_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except (KeyboardInterrupt, typer.Abort):
+            sys.stderr.write("advisor: interrupted\n")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 app = typer.Typer(
@@ -34,9 +94,10 @@ app = typer.Typer(
     name="advisor",
     help="GPU hardware advisor: what you have, whether it works together, how fast it is, what to do.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("check")(check_cmd.check)
 app.command("bench")(bench_cmd.bench)
@@ -61,43 +122,85 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
+        False, "--version", "-V", callback=_version, is_eager=True, help="Show the version."
     ),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
+    no_color: bool = typer.Option(
+        False, "--no-color", help="No colours (as NO_COLOR=1 does). Also accepted after the command."
+    ),
+    ascii_only: bool = typer.Option(
+        False,
+        "--ascii",
+        help="ASCII only: symbols and table borders (chosen anyway when the output cannot "
+        "show Unicode, e.g. a cp1252 redirect on Windows).",
+    ),
 ) -> None:
     if debug:
         os.environ["ADVISOR_DEBUG"] = "1"
+    if no_color:
+        os.environ["ADVISOR_NO_COLOR"] = "1"
+    if ascii_only:
+        os.environ["ADVISOR_ASCII"] = "1"
+    from advisor.cli.common import setup_streams
+
+    setup_streams()
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    # SIGTERM (timeout, systemd, CI cancel) and SIGHUP unwind like Ctrl-C: temp files are removed and the
+    # bench child is killed by the same `finally` blocks; the exit status says which signal it was.
+    raise SystemExit(128 + signum)
+
+
+def _install_signal_handlers() -> None:
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, _on_signal)
+        except (ValueError, OSError):
+            pass  # not the main thread, or the platform refuses
 
 
 def main() -> None:
-    """Console entry point: AdvisorError → one clear line on stderr, exit 2 (traceback with --debug)."""
+    """Console entry point: every failure becomes one clear line on stderr (a traceback only with --debug)."""
     # advisor uses no pydantic plugin, and looking for them scans every installed distribution's entry
     # points on the first model build (milliseconds per command, more in a big environment). Set here,
     # in the CLI process only, never on library import; a value the user set wins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _install_signal_handlers()
+    code: int
     try:
         # standalone_mode=False: click returns typer.Exit's code instead of exiting, and lets our
         # AdvisorError through so it becomes one line instead of a traceback.
         rv = app(standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+        sys.stdout.flush()
     except AdvisorError as exc:
         if os.environ.get("ADVISOR_DEBUG"):
             raise
-        sys.stderr.write(f"advisor: error: {exc}\n")
-        sys.exit(exc.exit_code)
+        from advisor.render.safe import safe_text
+
+        sys.stderr.write(f"advisor: error: {safe_text(str(exc))}\n")
+        code = exc.exit_code
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.stderr.write("advisor: aborted\n")
-        sys.exit(130)
-    except KeyboardInterrupt:
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("advisor: interrupted\n")
-        sys.exit(130)
-    except Exception as exc:
-        # Usage errors: click's ClickException (vendored inside typer since 0.2x), matched by shape so
-        # either layout works.
-        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-        if callable(show) and isinstance(code, int):
-            show()
-            sys.exit(code)
-        raise
-    sys.exit(rv if isinstance(rv, int) else 0)
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_BROKEN_PIPE
+    except ClickException as exc:
+        _show_usage_error(exc)
+        code = exc.exit_code
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_BROKEN_PIPE
+    except (OSError, ValueError):
+        pass
+    sys.exit(code)

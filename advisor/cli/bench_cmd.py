@@ -15,6 +15,7 @@ measured: the message says how to install it), for a GPU index that does not exi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,8 +48,10 @@ def bench(
     if mode not in ("quick", "full"):
         raise UsageError(f"--bench must be quick or full, not {mode!r}")
     selection = _parse_device(device)
-    if timeout is not None and timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    if timeout is not None:
+        from advisor.cli.common import finite_float
+
+        timeout = finite_float(timeout, "--timeout", lo=0.0, hi=86400.0)
     knowledge = get_knowledge(catalog)
     machine = _machine()
     err = console(stderr=True)
@@ -73,6 +76,10 @@ def bench(
         _render(run, console())
     if run.interrupted:
         raise typer.Exit(130)
+    if not run.results:
+        # Nothing measured (the time limit ran out first): not a pass.
+        sys.stderr.write("advisor: error: nothing was measured (see the notes above)\n")
+        raise typer.Exit(1)
     if any(f.severity == "error" for f in run.findings):
         raise typer.Exit(1)
 
@@ -123,8 +130,11 @@ def _render(run: BenchRun, out: Console) -> None:
     from rich.text import Text
 
     from advisor.render import common
+    from advisor.render.safe import safe_text
 
     title = f"advisor bench ({run.mode}, {run.seconds:.1f} s)"
+    if not run.results:
+        out.print(Text(f"{title}: no result"))
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     rows = common.bench_rows(run.results)
     columns = [c for c in common.bench_columns(rows) if c.key != "notes"]
@@ -132,15 +142,16 @@ def _render(run: BenchRun, out: Console) -> None:
         numeric = c.key in ("value", "peak", "efficiency", "spread")
         table.add_column(c.title, justify="right" if numeric else "left")
     for row in rows:
-        table.add_row(*(Text(row[c.key]) for c in columns))
-    out.print(table)
+        table.add_row(*(Text(safe_text(row[c.key], one_line=True)) for c in columns))
+    if rows:
+        out.print(table)
     if any(r.device == "cpu" and r.peak is not None for r in run.results):
         out.print("CPU peak: theoretical upper bound from cores × clock × SIMD × FMA (--json shows how)")
     for f in run.findings:
         where = "" if f.gpu is None else f" (GPU {f.gpu})"
-        out.print(Text.assemble((f.severity, "bold"), f" {f.code}{where}: {f.title}"))
-        out.print(f"  {f.detail}", markup=False)
+        out.print(Text.assemble((f.severity, "bold"), safe_text(f" {f.code}{where}: {f.title}")))
+        out.print(Text(safe_text(f"  {f.detail}")))
         if f.fix:
-            out.print(f"  fix: {f.fix}", markup=False)
+            out.print(Text(safe_text(f"  fix: {f.fix}")), soft_wrap=True)
     for note in run.notes:
-        out.print(f"note: {note}", markup=False)
+        out.print(Text(safe_text(f"note: {note}")))

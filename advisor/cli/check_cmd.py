@@ -59,15 +59,17 @@ def check(
         help="Also check a workload fits here (free GPU memory, measured speed), e.g. "
         "'model=llama-3-8b,task=lora,precision=bf16,seq_len=4096,batch=1' or 'params=7B,task=inference'.",
     ),
-    export: Path | None = typer.Option(
+    export: str | None = typer.Option(
         None,
         "--export",
         metavar="PATH",
-        help="Write the report: .json, .md or .html by suffix. A directory (or just 'reports/') gets "
-        "<host>-<time>.json.",
+        help="Write the report: .json, .md, .html or .txt by suffix. An existing directory (or a name "
+        "ending in /, e.g. reports/) gets <host>-<time>.json. Host names, UUIDs and serials redacted.",
     ),
     include_ids: bool = typer.Option(
-        False, "--include-ids", help="Keep host names, GPU UUIDs and serials in exported reports."
+        False,
+        "--include-ids",
+        help="Keep host names, GPU UUIDs, serials, user names and addresses in --export and --json output.",
     ),
     timeout: float | None = typer.Option(
         None,
@@ -86,6 +88,12 @@ def check(
     for expr in require:  # fail on a bad gate before spending seconds on probing
         parse_requirement(expr, feature_ids)
     work = _parse_workload(workload) if workload else None
+    if export is not None:
+        _check_export_target(export)
+    if timeout is not None:
+        from advisor.cli.common import finite_float
+
+        timeout = finite_float(timeout, "--timeout", lo=0.0, hi=86400.0)
 
     if from_ is not None:
         from advisor.dumps import read_dump
@@ -100,11 +108,13 @@ def check(
     bench_results: list[BenchResult] = []
     bench_findings: list[Finding] = []
     notes: list[str] = []
+    interrupted = False
     mode = BenchMode.none if (no_bench or from_ is not None) else bench
     if mode is not BenchMode.none:
         quick_or_full: Literal["quick", "full"] = "full" if mode is BenchMode.full else "quick"
         run = _run_bench(machine, knowledge, quick_or_full, timeout, show_progress=not json_out)
         bench_results, bench_findings, notes = list(run.results), list(run.findings), list(run.notes)
+        interrupted = run.interrupted
 
     estimate: WorkloadEstimate | None = None
     workload_findings: list[Finding] = []
@@ -132,6 +142,8 @@ def check(
         from advisor.render.terminal import render_report
 
         render_report(report, console())
+    if interrupted:  # Ctrl-C during the bench: the report so far is shown, but `check && deploy` must stop
+        raise typer.Exit(130)
     raise typer.Exit(report.exit_code())
 
 
@@ -155,11 +167,30 @@ def _run_bench(
         return run_bench(machine, knowledge, mode=mode, timeout_s=timeout, progress=progress)
 
 
-def _export(report: Report, target: Path, include_ids: bool) -> None:
+def _check_export_target(target: str) -> None:
+    """Refuse a bad --export before any probing or benchmarking is done (one line, exit 2)."""
+    import os
+
+    from advisor.errors import UsageError
+    from advisor.reports.io import check_writable, format_for
+
+    if target == "-":
+        raise UsageError("--export - is not supported: use --json to print the report on stdout")
+    path = Path(target)
+    if path.is_dir() or target.endswith(("/", os.sep)):
+        return
+    from advisor.errors import InputError
+
+    try:
+        format_for(path)  # unknown suffix → one line, never a directory of that name
+    except InputError as exc:
+        raise InputError(f"{exc} (or an existing folder, or a name ending in '/', for a folder)") from None
+    check_writable(path)
+
+
+def _export(report: Report, target: str, include_ids: bool) -> None:
+    from advisor.cli.common import say
     from advisor.reports.io import write_report
 
-    if target.suffix.lower() not in {".json", ".md", ".html", ".htm"}:
-        # Not a report file name: a folder that gets <host>-<time>.json inside it.
-        target.mkdir(parents=True, exist_ok=True)
     written = write_report(report, target, include_ids=include_ids)
-    console(stderr=True).print(f"report written to {written}")
+    say(f"report written to {written}")

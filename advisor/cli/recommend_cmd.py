@@ -120,7 +120,7 @@ def recommend(
             result = result.model_copy(update={"cards": result.cards[:top]})
         emit_json(result)
         return
-    render_estimate(result, console(), top=top or 15)
+    render_estimate(result, console(markup=True), top=top or 15)
 
 
 def _list_models(knowledge: CardsAndModels, as_json: bool) -> None:

@@ -15,59 +15,67 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, help="Re-render, compare and merge saved reports.")
 
 FORMATS = ("text", "md", "html", "json")
+FLEET_FORMATS = (*FORMATS, "csv")
 TO_HELP = "Output format: text (terminal), md, html or json. Default: from --output's suffix, else text."
+OUTPUT_HELP = "Write here (atomically) instead of stdout; '-' is stdout. Only regular files are replaced."
 INCLUDE_IDS = typer.Option(
-    False, "--include-ids", help="Keep host names, GPU UUIDs and serials (redacted by default)."
+    False,
+    "--include-ids",
+    help="Keep host names, GPU UUIDs, serials, user names and IP addresses (redacted by default).",
 )
 THRESHOLD = typer.Option(
     10.0, "--threshold", min=0.0, max=100.0, help="Throughput change that counts, in percent."
 )
 
 
-def _format(to: str | None, output: Path | None) -> str:
+def _format(to: str | None, output: Path | None, allowed: tuple[str, ...] = FORMATS) -> str:
     from advisor.errors import UsageError
+    from advisor.render.safe import safe_text
 
     if to is None:
-        if output is None:
+        if output is None or str(output) == "-":
             return "text"
-        from advisor.reports.io import format_for
+        if allowed is FLEET_FORMATS and output.suffix.lower() == ".csv":
+            return "csv"
+        from advisor.reports.io import check_writable, format_for
 
-        return format_for(output)
-    if to not in FORMATS:
-        raise UsageError(f"--to must be one of {', '.join(FORMATS)}, not {to!r}")
+        fmt = format_for(output)
+        check_writable(output)  # before the work, not after it
+        return fmt
+    if to not in allowed:
+        raise UsageError(f"--to must be one of {', '.join(allowed)}, not {safe_text(to, one_line=True)!r}")
+    if output is not None and str(output) != "-":
+        from advisor.reports.io import check_writable
+
+        check_writable(output)
     return to
 
 
 def _emit(text: str, output: Path | None) -> None:
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
+    from advisor.cli.common import say
     from advisor.reports.io import atomic_write_text
 
     atomic_write_text(output, text)
-    sys.stderr.write(f"wrote {output}\n")
+    say(f"wrote {output}")
 
 
 def _terminal_text(draw: Callable[[Console], None]) -> str:
     """What a terminal renderer prints, captured as plain text (for --output with the text format)."""
-    import io
+    from advisor.reports.io import terminal_text
 
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    draw(Console(file=buffer, no_color=True, width=120, highlight=False))
-    return buffer.getvalue()
+    return terminal_text(draw)
 
 
 @app.command("render")
 def render(
-    report: Path = typer.Argument(
-        ..., help="A report written by `advisor check --export`/`--json`.", dir_okay=False
+    report: str = typer.Argument(
+        ..., metavar="REPORT", help="A report written by `advisor check --export`/`--json`; '-' reads stdin."
     ),
     to: str | None = typer.Option(None, "--to", help=TO_HELP),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write here (atomically) instead of stdout."
-    ),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help=OUTPUT_HELP),
     include_ids: bool = INCLUDE_IDS,
 ) -> None:
     """Convert a saved report to Markdown, HTML, JSON or the terminal view."""
@@ -81,7 +89,7 @@ def render(
         from advisor.reports.redact import redact_report
 
         shown = loaded if include_ids else redact_report(loaded)
-        if output is None:
+        if output is None or str(output) == "-":
             render_report(shown, console())
         else:
             _emit(_terminal_text(lambda c: render_report(shown, c)), output)
@@ -91,54 +99,82 @@ def render(
 
 @app.command("diff")
 def diff(
-    before: Path = typer.Argument(..., help="The older report (JSON).", dir_okay=False),
-    after: Path = typer.Argument(..., help="The newer report (JSON).", dir_okay=False),
+    before: str = typer.Argument(..., metavar="BEFORE", help="The older report (JSON); '-' reads stdin."),
+    after: str = typer.Argument(..., metavar="AFTER", help="The newer report (JSON)."),
     json: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout, nothing else."),
     threshold: float = THRESHOLD,
+    exit_code: bool = typer.Option(
+        False,
+        "--exit-code",
+        help="Exit 1 when anything changed (as git diff --exit-code does); default: exit 0 whatever changed.",
+    ),
+    include_ids: bool = INCLUDE_IDS,
 ) -> None:
-    """What changed on a machine between two reports (exit 0 whatever changed)."""
+    """What changed on a machine between two reports (exit 0 whatever changed, unless --exit-code)."""
+    from advisor.errors import UsageError
     from advisor.reports.diff import diff_reports
     from advisor.reports.io import load_report
 
-    result = diff_reports(load_report(before), load_report(after), threshold=threshold / 100)
+    if before == "-" and after == "-":
+        raise UsageError("only one of the two reports can be read from stdin ('-')")
+    old, new = load_report(before), load_report(after)
+    if not include_ids:
+        from advisor.reports.redact import redact_report
+
+        old, new = redact_report(old), redact_report(new)
+    result = diff_reports(old, new, threshold=threshold / 100)
     if json:
         from advisor.cli.common import emit_json
 
         emit_json(result)
-        return
-    from advisor.cli.common import console
-    from advisor.render.diff import render_diff
+    else:
+        from advisor.cli.common import console
+        from advisor.render.diff import render_diff
 
-    render_diff(result, console())
+        render_diff(result, console())
+    if exit_code and result.changes:
+        raise typer.Exit(1)
 
 
 @app.command("fleet")
 def fleet(
-    paths: list[Path] = typer.Argument(..., help="Report files, or directories searched for *.json."),
-    to: str | None = typer.Option(None, "--to", help=TO_HELP),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write here (atomically) instead of stdout."
+    paths: list[Path] = typer.Argument(
+        ..., metavar="PATH...", help="Report files, or directories searched for *.json."
     ),
+    to: str | None = typer.Option(
+        None, "--to", help="Output format: text (terminal), md, html, json or csv (one row per node)."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", metavar="FILE", help=OUTPUT_HELP),
     threshold: float = THRESHOLD,
     show_all: bool = typer.Option(
         False, "--all", help="Terminal view: list every node, not only flagged ones."
     ),
+    include_ids: bool = INCLUDE_IDS,
 ) -> None:
     """Merge many nodes' reports into one table, outliers flagged; unreadable files are listed and skipped."""
+    from advisor.cli.common import say
     from advisor.errors import InputError
     from advisor.reports.fleet import build_fleet, collect_files, load_reports
 
-    fmt = _format(to, output)
+    fmt = _format(to, output, FLEET_FORMATS)
     files = collect_files(paths)
     loaded, skipped = load_reports(files)
     for s in skipped:
-        sys.stderr.write(f"advisor: skipped {s.reason}\n")
+        say(f"advisor: skipped {s.reason}")
     if not loaded:
         raise InputError(
             f"no readable report among {len(files)} file(s)" if files else "no report files found"
         )
     merged = build_fleet(loaded, skipped=skipped, threshold=threshold / 100)
-    if fmt == "json":
+    if not include_ids:
+        from advisor.reports.redact import redact_fleet
+
+        merged = redact_fleet(merged)
+    if fmt == "csv":
+        from advisor.render.fleet import render_fleet_csv
+
+        _emit(render_fleet_csv(merged), output)
+    elif fmt == "json":
         _emit(merged.model_dump_json(indent=2) + "\n", output)
     elif fmt == "md":
         from advisor.render.fleet import render_fleet_markdown
@@ -151,7 +187,7 @@ def fleet(
     else:
         from advisor.render.fleet import render_fleet_terminal
 
-        if output is None:
+        if output is None or str(output) == "-":
             from advisor.cli.common import console
 
             render_fleet_terminal(merged, console(), show_all=show_all)

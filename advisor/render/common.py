@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.machine import GPU, Machine
+from advisor.render.safe import safe_text
 from advisor.report import SEVERITY_ORDER, BenchResult, Finding, Recommendation, Report
 from advisor.units import format_bytes
 
@@ -19,13 +20,9 @@ SEVERITIES = ("error", "warning", "info")
 SEVERITY_HEADINGS = {"error": "Errors", "warning": "Warnings", "info": "Notes"}
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def printable(text: str, *, one_line: bool = False) -> str:
-    """``text`` without terminal control characters (an ESC in a GPU name must not drive the terminal)."""
-    text = _CONTROLS.sub("", text.replace("\r\n", "\n"))
-    return " ".join(text.split("\n")) if one_line else text
+    """``text`` without escape sequences, control or invisible characters (see advisor.render.safe)."""
+    return safe_text(text, one_line=one_line)
 
 
 def plural(n: int, word: str) -> str:

@@ -45,7 +45,8 @@ _VALUES = {"True": "yes", "False": "no"}
 
 def render_diff(diff: ReportDiff, console: Console) -> None:
     """Print the changes between two reports, alarms in red."""
-    console.print(Text(f"before {diff.before}  →  after {diff.after}", style="dim"))
+    line = f"before {printable(diff.before, one_line=True)}  →  after {printable(diff.after, one_line=True)}"
+    console.print(Text(line, style="dim"))
     if diff.same_host is False:
         console.print(Text("note: the two reports come from different hosts", style="yellow"))
     if not diff.changes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.render.common import UNKNOWN, printable
+from advisor.render.common import UNKNOWN, plural, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,7 +30,9 @@ def node_cells(n: Node) -> list[str]:
 def summary_lines(fleet: Fleet) -> list[str]:
     """A few lines on the whole fleet: how many nodes, the majority versions, what was flagged or skipped."""
     flagged = sum(1 for n in fleet.nodes if n.flags)
-    lines = [f"{len(fleet.nodes)} nodes, {flagged} flagged, {len(fleet.outliers)} outlier findings"]
+    lines = [
+        f"{plural(len(fleet.nodes), 'node')}, {flagged} flagged, {plural(len(fleet.outliers), 'outlier')}"
+    ]
     majority = ", ".join(f"{k} {v}" for k, v in fleet.majority.items() if v is not None)
     if majority:
         lines.append(f"majority: {majority}")
@@ -49,7 +51,7 @@ def render_fleet_terminal(fleet: Fleet, console: Console, *, show_all: bool = Fa
     from rich.text import Text
 
     for line in summary_lines(fleet):
-        console.print(Text(line))
+        console.print(Text(printable(line, one_line=True)))
     flagged = [n for n in fleet.nodes if n.flags]
     for n in flagged:
         console.print()
@@ -74,6 +76,32 @@ def render_fleet_terminal(fleet: Fleet, console: Console, *, show_all: bool = Fa
         console.print(
             Text(f"\n{hidden} node(s) without flags not shown (--all lists every node)", style="dim")
         )
+
+
+CSV_HEADERS = ("host", "file", "created", "gpu_count", "card", "driver", "cuda", "torch",
+               "errors", "warnings", "codes", "flags")  # fmt: skip
+
+
+def render_fleet_csv(fleet: Fleet) -> str:
+    """One row per node (RFC 4180), for a spreadsheet; lists are joined with ``; ``.
+
+    Cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) get a leading ``'``.
+    """
+    import csv
+    import io
+
+    def cell(value: object) -> str:
+        text = printable("" if value is None else str(value), one_line=True)
+        return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADERS)
+    for n in fleet.nodes:
+        row = (n.host, n.file, n.created, n.gpu_count, n.card, n.driver, n.cuda, n.torch, n.errors,
+               n.warnings, "; ".join(n.codes), "; ".join(n.flags))  # fmt: skip
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
 
 
 def render_fleet_markdown(fleet: Fleet) -> str:

@@ -42,7 +42,7 @@ _GPU_FACTS = (
 class Change(BaseModel):
     """One difference; ``before``/``after`` are None when the thing is absent on that side."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
     kind: Kind
     subject: str  # "driver", "GPU 2", "GPU 0 matmul bf16"
@@ -54,7 +54,7 @@ class Change(BaseModel):
 
 
 class ReportDiff(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
     schema_version: str = DIFF_SCHEMA_VERSION
     before: str  # the created timestamps

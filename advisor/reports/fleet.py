@@ -8,6 +8,7 @@ warning findings. Malformed files are skipped with a reason; the others are stil
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import InputError
+from advisor.render.safe import safe_text
 from advisor.report import Report
 from advisor.reports.slim import NodeReport, load_node_report, slim
 
@@ -25,7 +27,7 @@ MIN_PEERS = 3  # fewer measurements than this give no meaningful median to be sl
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
 
 class Node(_Model):
@@ -73,12 +75,34 @@ def collect_files(paths: Sequence[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(q for q in p.rglob("*.json") if q.is_file())
+            files += sorted(_json_files(p))
         elif p.exists():
             files.append(p)
         else:
-            raise InputError(f"no such file or directory: {str(p)!r}")
+            raise InputError(f"no such file or directory: {safe_text(str(p))!r}")
     return files
+
+
+def _json_files(top: Path) -> list[Path]:
+    """``*.json`` regular files under ``top``, walked with an explicit stack (a directory nested 1,000 deep
+    must not hit the recursion limit), never following directory links (no loops)."""
+    found: list[Path] = []
+    stack = [str(top)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.name.endswith(".json") and entry.is_file():
+                            found.append(Path(entry.path))
+                    except OSError:
+                        continue
+        except OSError:
+            continue  # an unreadable sub-directory: nothing to merge from it
+    return found
 
 
 def load_reports(files: Iterable[Path]) -> tuple[list[tuple[str, NodeReport]], list[Skipped]]:
@@ -90,6 +114,8 @@ def load_reports(files: Iterable[Path]) -> tuple[list[tuple[str, NodeReport]], l
             loaded.append((str(f), load_node_report(f)))
         except InputError as exc:
             skipped.append(Skipped(file=str(f), reason=str(exc)))
+        except (RecursionError, MemoryError, ValueError) as exc:  # one bad file never aborts the fleet
+            skipped.append(Skipped(file=str(f), reason=f"{safe_text(str(f))!r}: {type(exc).__name__}"))
     return loaded, skipped
 
 

@@ -9,15 +9,31 @@ import datetime as _dt
 import json
 import os
 import re
+import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from advisor.errors import InputError
+from advisor.render.safe import safe_text
 from advisor.report import SCHEMA_VERSION, Report
 
-FORMATS = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+if TYPE_CHECKING:
+    from rich.console import Console
+
+FORMATS = {
+    ".json": "json",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+}
 DEFAULT_DIR = Path("reports")
+# Reports are small (a 10,000-GPU fleet node is a few MB); a cap keeps /dev/zero or a runaway FIFO
+# from eating all memory before the parser even starts.
+MAX_REPORT_BYTES = 64 * 2**20
 
 
 def render_as(report: Report, fmt: str, *, include_ids: bool = False) -> str:
@@ -36,7 +52,22 @@ def render_as(report: Report, fmt: str, *, include_ids: bool = False) -> str:
         from advisor.render.html import render_html
 
         return render_html(report)
-    raise InputError(f"unknown report format {fmt!r} (use json, md or html)")
+    if fmt == "text":
+        from advisor.render.terminal import render_report
+
+        return terminal_text(lambda c: render_report(report, c))
+    raise InputError(f"unknown report format {fmt!r} (use json, md, html or text)")
+
+
+def terminal_text(draw: Callable[[Console], None], width: int = 120) -> str:
+    """What a terminal renderer prints, captured as plain text (for a .txt file)."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    draw(Console(file=buffer, no_color=True, width=width, highlight=False, markup=False, emoji=False))
+    return buffer.getvalue()
 
 
 def format_for(path: Path) -> str:
@@ -44,7 +75,8 @@ def format_for(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(
-            f"cannot tell the report format of {str(path)!r}: use a .json, .md or .html file name"
+            f"cannot tell the report format of {safe_text(str(path))!r}: use a .json, .md, .html or .txt "
+            "file name"
         )
     return fmt
 
@@ -57,9 +89,32 @@ def write_report(report: Report, path: str | Path, *, include_ids: bool = False)
     target = Path(path)
     if target.is_dir() or str(path).endswith(("/", os.sep)):
         target = target / default_report_path(report, "json", include_ids=include_ids).name
-    text = render_as(report, format_for(target), include_ids=include_ids)
+    fmt = format_for(target)
+    check_writable(target)
+    text = render_as(report, fmt, include_ids=include_ids)
     atomic_write_text(target, text)
     return target
+
+
+def check_writable(path: Path) -> None:
+    """InputError unless ``path`` is missing or a regular file (checked before any work is done).
+
+    A report is written by replacing the file; a device node, FIFO or /proc/self/fd link must never be
+    replaced (``-o /dev/null`` as root would otherwise turn /dev/null into a regular file).
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"cannot write {safe_text(str(path))!r}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"cannot write {safe_text(str(path))!r}: it is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(
+            f"refusing to write {safe_text(str(path))!r}: not a regular file (a device, FIFO or "
+            "terminal); use '-o -' (or --json) for stdout"
+        )
 
 
 def default_report_path(report: Report, ext: str, *, include_ids: bool = False) -> Path:
@@ -87,8 +142,18 @@ def _timestamp(created: str) -> str:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temp file in the same directory, fsync, then ``os.replace``.
 
-    Any failure (including KeyboardInterrupt) removes the temp file and leaves an existing ``path`` untouched.
+    Any failure (including KeyboardInterrupt and SIGTERM, which the CLI turns into SystemExit) removes
+    the temp file and leaves an existing ``path`` untouched. Only regular files are ever replaced; an
+    OSError (read-only directory, disk full, file too large) becomes one InputError line naming the path.
     """
+    check_writable(path)
+    try:
+        _atomic_write(path, text)
+    except OSError as exc:
+        raise InputError(f"cannot write {safe_text(str(path))!r}: {exc.strerror or exc}") from None
+
+
+def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -135,20 +200,61 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def load_report(path: str | Path) -> Report:
-    """Read a saved JSON report. InputError names the file for unreadable, malformed or too-new input."""
-    p = Path(path)
+def read_report_bytes(path: str | Path) -> bytes:
+    """The bytes of a saved report (``-`` reads stdin), at most MAX_REPORT_BYTES; InputError names the file.
+
+    Special files are allowed (``<(ssh node cat r.json)`` is a pipe) but never read past the cap, so
+    ``/dev/zero`` or an endless FIFO ends in one line instead of exhausting memory.
+    """
+    import sys
+
+    name = safe_text(str(path))
     try:
-        raw = p.read_bytes()
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(MAX_REPORT_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_REPORT_BYTES + 1)
     except OSError as exc:
-        raise InputError(f"cannot read report {str(p)!r}: {exc.strerror or exc}") from None
-    return parse_report(raw, str(p))
+        raise InputError(f"cannot read report {name!r}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_REPORT_BYTES:
+        raise InputError(f"{name!r} is larger than {MAX_REPORT_BYTES // 2**20} MiB; not a report")
+    _refuse_huge_numbers(raw, name)
+    return raw
+
+
+# A JSON number token of this many digits or more (after ``:``, ``[`` or ``,``): no field of a report
+# needs it, and such integers overflow every float conversion in the renderers.
+_HUGE_NUMBER = re.compile(rb"[:\[,]\s*-?\d{40,}")
+
+
+def _refuse_huge_numbers(raw: bytes, name: str) -> None:
+    if not _HUGE_NUMBER.search(raw):
+        return
+
+    # Only a hint so far (the digits may sit inside a string): confirm with a real parse.
+    def checked(token: str) -> int:
+        if len(token.lstrip("-")) >= 40:
+            raise InputError(f"{name!r} holds a number of {len(token)} digits; not a valid advisor report")
+        return int(token)
+
+    try:
+        json.loads(raw, parse_int=checked)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return  # not JSON: the parser's own error says so
+
+
+def load_report(path: str | Path) -> Report:
+    """Read a saved JSON report (``-``: stdin). InputError names the file for unreadable, malformed or
+    too-new input, too large or too deeply nested files included."""
+    return parse_report(read_report_bytes(path), "<stdin>" if str(path) == "-" else str(path))
 
 
 def parse_report(raw: bytes | str, name: str) -> Report:
     """Parse report JSON; ``name`` is what the error messages call the input."""
     from pydantic import ValidationError
 
+    name = safe_text(name, one_line=True)
     try:
         report = Report.model_validate_json(raw)
     except ValidationError as exc:
@@ -170,18 +276,22 @@ def invalid_report_error(raw: bytes | str, name: str, exc: Exception) -> InputEr
     check_version(data.get("schema_version"), name)
     assert isinstance(exc, ValidationError)
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top)"
+    where = safe_text(".".join(str(p) for p in first["loc"]) or "(top)", one_line=True)[:200]
+    msg = safe_text(first["msg"], one_line=True)[:300]
     return InputError(
-        f"{name!r} is not a valid advisor report: {where}: {first['msg']} ({exc.error_count()} problem(s))"
+        f"{name!r} is not a valid advisor report: {where}: {msg} ({exc.error_count()} problem(s))"
     )
 
 
 def _json_or_error(raw: bytes | str, name: str) -> dict[str, Any]:
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise InputError(f"{name!r} is nested too deeply; not an advisor report") from None
     except (ValueError, UnicodeDecodeError) as exc:
+        reason = safe_text(str(exc), one_line=True)[:200]
         raise InputError(
-            f"{name!r} is not JSON ({exc}); expected a report written by `advisor check --export`"
+            f"{name!r} is not JSON ({reason}); expected a report written by `advisor check --export`"
         ) from None
     if not isinstance(data, dict) or "machine" not in data or "schema_version" not in data:
         raise InputError(f"{name!r} is JSON but not an advisor report (no schema_version / machine)")
@@ -198,7 +308,8 @@ def check_version(version: object, name: str) -> None:
     theirs, ours = _version_tuple(version), _version_tuple(SCHEMA_VERSION)
     assert ours is not None
     if theirs is None:
-        raise InputError(f"{name!r} has an unreadable schema_version {version!r}")
+        shown = safe_text(repr(version)[:60], one_line=True)
+        raise InputError(f"{name!r} has an unreadable schema_version {shown}")
     if theirs[0] > ours[0]:
         raise InputError(
             f"{name!r} was written with report schema {version}, "

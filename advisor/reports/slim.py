@@ -11,7 +11,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from advisor.errors import InputError
 from advisor.report import BenchDtype, BenchTest, FindingCode, Report, Severity
 
 
@@ -77,12 +76,9 @@ def slim(report: Report | NodeReport) -> NodeReport:
 
 def load_node_report(path: Path) -> NodeReport:
     """One saved report's slim view; InputError names the file when unreadable, malformed or too new."""
-    from advisor.reports.io import check_version, invalid_report_error
+    from advisor.reports.io import check_version, invalid_report_error, read_report_bytes
 
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read report {str(path)!r}: {exc.strerror or exc}") from None
+    raw = read_report_bytes(path)
     try:
         report = NodeReport.model_validate_json(raw)
     except ValidationError as exc:
