@@ -136,12 +136,18 @@ def check(
 
     if export is not None:
         _export(report, export, include_ids)
+    # One redaction for every output (terminal, --json, --export): people paste all three into issues.
+    shown = report
+    if not include_ids:
+        from advisor.reports.redact import redact_report
+
+        shown = redact_report(report)
     if json_out:
-        emit_json(report)
+        emit_json(shown)
     else:
         from advisor.render.terminal import render_report
 
-        render_report(report, console())
+        render_report(shown, console())
     if interrupted:  # Ctrl-C during the bench: the report so far is shown, but `check && deploy` must stop
         raise typer.Exit(130)
     raise typer.Exit(report.exit_code())

@@ -8,6 +8,7 @@ the entry and the field. YAML is read with the safe loader only (the C one when 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,16 +336,43 @@ def _card_checks(card: Any) -> list[str]:
 def _yaml_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError as exc:  # an unreadable cards/ folder in a user catalog: one line, not a traceback
+        from advisor.errors import InputError
+
+        raise InputError(f"cannot read catalog folder {str(folder)!r}: {exc.strerror or exc}") from None
 
 
 def _fingerprint(d: Path) -> tuple[object, ...]:
     parts: list[object] = [str(d)]
     for section in SECTIONS:
         for p in _yaml_files(d / section):
-            st = p.stat()
+            try:
+                st = p.stat()
+            except OSError:
+                parts.append((p.name, section, None, None))  # read (and reported) by the full load
+                continue
             parts.append((p.name, section, st.st_size, st.st_mtime_ns))
     return tuple(parts)
+
+
+# An anchor (&name) or alias (*name) where YAML would take it as one. Only a hint: confirmed on events.
+_ALIAS_HINT = re.compile(r"(?:^|[\s\[{,:-])[&*][^\s\[\]{},]")
+MAX_YAML_BYTES = 32 * 2**20
+
+
+def _uses_aliases(text: str) -> bool:
+    """True when the YAML uses anchors/aliases, which a catalog never needs and which let 350 bytes
+    expand to gigabytes ("billion laughs") once the data is copied or cached."""
+    if not _ALIAS_HINT.search(text):
+        return False
+    import yaml
+
+    try:
+        return any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_safe_loader()))
+    except yaml.YAMLError:
+        return False  # the real load reports the syntax error
 
 
 def _read_yaml(path: Path, problems: list[str], parsed: ParseCache) -> Any:
@@ -355,9 +383,17 @@ def _read_yaml(path: Path, problems: list[str], parsed: ParseCache) -> Any:
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path}: cannot read: {exc}")
+        return None
+    if len(raw) > MAX_YAML_BYTES:
+        problems.append(f"{path}: larger than {MAX_YAML_BYTES // 2**20} MiB")
+        return None
+    if _uses_aliases(text):
+        problems.append(f"{path}: YAML anchors and aliases (&name, *name) are not allowed in a catalog")
         return None
     try:
         data = yaml.load(text, Loader=_safe_loader())  # a SafeLoader subclass, see _safe_loader

@@ -8,15 +8,24 @@ reported every time.
 
 Location: ``$ADVISOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/advisor``, else ``~/.cache/advisor``.
 ``ADVISOR_NO_CACHE=1`` turns it off. Any problem reading or writing it just means no cache.
+
+Trust (both caches): the cached data decides the fix lines advisor prints (``pip install … --index-url``),
+so another local user must not be able to plant it. The folder is created private (0700) and used only
+while it is ours and not writable by group/others; a cache file is read only when it is a regular file
+(never a FIFO that would hang, or a link to /dev/zero), ours, not group/other-writable, and under a
+size cap (``read_private``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
+
+MAX_CACHE_BYTES = 64 * 2**20
 
 # Bump when the YAML → data conversion changes (e.g. how dates or duplicate keys are handled).
 FORMAT = 1
@@ -31,6 +40,62 @@ def cache_dir() -> Path | None:
         return Path(os.environ["ADVISOR_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "advisor"
+
+
+def trusted(st: os.stat_result) -> bool:
+    """Ours and not writable by anyone else (where the platform has owners)."""
+    if not hasattr(os, "getuid"):
+        return True
+    return st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def private_dir(folder: Path, *, create: bool) -> bool:
+    """True when ``folder`` is a directory we may trust (created 0700 when ``create`` and missing)."""
+    try:
+        if create:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(folder)  # a symlinked cache folder could point anywhere: not ours to judge
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and trusted(st)
+
+
+def read_private(path: Path, max_bytes: int = MAX_CACHE_BYTES) -> bytes | None:
+    """The bytes of a cache file we can trust, else None (see the module docstring). Never blocks."""
+    if not private_dir(path.parent, create=False):
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not trusted(st) or st.st_size > max_bytes:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+        return data if len(data) <= max_bytes else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write atomically (temp file, 0600, rename) into the private cache folder; OSError when impossible."""
+    if not private_dir(path.parent, create=True):
+        raise PermissionError(f"cache folder {path.parent} is not private to this user")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def cache_path() -> Path | None:
@@ -48,9 +113,12 @@ class ParseCache:
         self.dirty = False
         if path is None:
             return
+        raw = read_private(path)
+        if raw is None:
+            return
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            loaded = json.loads(raw)
+        except (ValueError, RecursionError):
             return
         if (
             isinstance(loaded, dict)
@@ -77,10 +145,10 @@ class ParseCache:
             return
         try:
             text = json.dumps(data)
-            if json.loads(text) != data:
+            if len(text) > MAX_CACHE_BYTES or json.loads(text) != data:
                 return
             st = file.stat()
-        except (TypeError, ValueError, OSError):
+        except (TypeError, ValueError, OSError, RecursionError):
             return
         self.entries[os.path.abspath(file)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "data": data}
         self.dirty = True
@@ -91,15 +159,7 @@ class ParseCache:
             return
         files = {k: v for k, v in self.entries.items() if os.path.exists(k)}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".catalog-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump({"format": FORMAT, "files": files}, out)
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError:
+            write_private(self.path, json.dumps({"format": FORMAT, "files": files}).encode())
+        except (OSError, ValueError, RecursionError):
             return
         self.dirty = False

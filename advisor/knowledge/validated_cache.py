@@ -10,26 +10,29 @@ the schema and the loading rules (their size and mtime), and the advisor, pydant
 versions. Any difference means a full load, whose result replaces the file. Only a load that raised
 no ``CatalogError`` is ever written, so a broken catalog reports its problems on every run.
 
-Trust: pickle runs code on load, so this cache is only as trusted as the directory it lives in. It
-is the user's own (``$ADVISOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/advisor``, else ``~/.cache/advisor``,
-the same trust as their site-packages); a file owned by another user or writable by group/others is
-ignored. ``ADVISOR_NO_CACHE=1`` turns it off. Writes are atomic (temp file + rename); a missing,
-stale, corrupt or unreadable file silently means a full load.
+Trust: a plain pickle can run any code on load. This one is read by an allowlist unpickler: the only
+names it may resolve are advisor's own catalog classes (pydantic models, enums and dataclasses of
+``advisor.knowledge``) and a few plain built-in types, so a planted file can at worst build wrong
+catalog objects, never call ``os.system``. And it is read only from the private cache folder, only
+when the file is a regular file, ours, not writable by group/others and under a size cap
+(``parse_cache.read_private``). ``ADVISOR_NO_CACHE=1`` turns it off. Writes are atomic (temp file +
+rename); a missing, stale, corrupt, refused or unreadable file silently means a full load.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import hashlib
+import io
 import os
 import pickle
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from advisor.knowledge.parse_cache import cache_dir
+from advisor.knowledge.parse_cache import cache_dir, read_private, trusted, write_private
 
 # Bump when what is pickled changes shape in a way the key below would not notice.
 FORMAT = 1
@@ -100,37 +103,59 @@ def load_or_build(
     return value
 
 
+_PLAIN = {("builtins", n) for n in ("set", "frozenset", "bytearray", "complex", "slice", "range")} | {
+    ("datetime", "date"),
+    ("datetime", "datetime"),
+    ("datetime", "timezone"),
+    ("datetime", "timedelta"),
+    ("pathlib", "PosixPath"),
+    ("pathlib", "WindowsPath"),
+    ("collections", "OrderedDict"),
+}
+
+
+class _CatalogUnpickler(pickle.Unpickler):
+    """Resolves only advisor's catalog data classes and plain types; anything else is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _PLAIN:
+            return super().find_class(module, name)
+        if module.startswith("advisor.knowledge.") and name.isidentifier():
+            obj = super().find_class(module, name)
+            if isinstance(obj, type) and _data_class(obj):
+                return obj
+        raise pickle.UnpicklingError(f"refused to load {module}.{name} from the catalog cache")
+
+
+def _data_class(cls: type) -> bool:
+    from pydantic import BaseModel
+
+    return issubclass(cls, BaseModel | enum.Enum) or dataclasses.is_dataclass(cls)
+
+
 def _read(path: Path, key: tuple[object, ...]) -> object:
+    raw = read_private(path)
+    if raw is None:
+        return None
     try:
-        with path.open("rb") as f:
-            st = os.fstat(f.fileno())
-            if not _trusted(st):
-                return None
-            if pickle.load(f) != key:  # the key is plain data: cheap to read before the objects
-                return None
-            return pickle.load(f)
-    except Exception:  # any unreadable, corrupt or incompatible pickle just means a full load
+        f = io.BytesIO(raw)
+        if _CatalogUnpickler(f).load() != key:  # the key is plain data: cheap to read before the objects
+            return None
+        return _CatalogUnpickler(f).load()
+    except Exception:  # any corrupt, refused or incompatible pickle just means a full load
         return None
 
 
 def _trusted(st: os.stat_result) -> bool:
-    """Ours and not writable by anyone else (where the platform has owners)."""
-    if not hasattr(os, "getuid"):
-        return True
-    return st.st_uid == os.getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    """Ours and not writable by anyone else (kept for callers of the old name)."""
+    return trusted(st)
 
 
 def _write(path: Path, key: tuple[object, ...], value: object) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".knowledge-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                pickle.dump(key, out, protocol=pickle.HIGHEST_PROTOCOL)
-                pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        buffer = io.BytesIO()
+        pickle.dump(key, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(value, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        write_private(path, buffer.getvalue())
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         return  # no cache this time; the next run tries again
