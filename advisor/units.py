@@ -26,7 +26,13 @@ def parse_size(text: str) -> int:
     unit = (m.group(2) or "").lower()
     if unit not in _FACTORS:
         raise InputError(f"unknown size unit in {text!r}")
-    return int(float(m.group(1)) * _FACTORS[unit])
+    value = float(m.group(1)) * _FACTORS[unit]
+    if not value < _MAX_SIZE:  # 400 digits parse as inf; no memory is anywhere near an exbibyte
+        raise InputError(f"size out of range: {text[:40]!r}")
+    return int(value)
+
+
+_MAX_SIZE = float(2**60)
 
 
 def format_bytes(n: float | None, binary: bool = True) -> str:

@@ -79,7 +79,7 @@ def _crash_half_way(fh: IO[str], text: str) -> None:
 
 def test_crash_mid_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_io, "_write_all", _crash_half_way)
-    with pytest.raises(InputError, match="cannot write .*No space left"):
+    with pytest.raises(InputError, match=r"cannot write .*No space left"):
         write_report(a5000_report(), tmp_path / "r.json")
     assert list(tmp_path.iterdir()) == []
 

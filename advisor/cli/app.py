@@ -7,6 +7,7 @@ command killed by SIGPIPE would report.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from advisor.errors import AdvisorError
 _GLOBAL_FLAGS = ("--debug", "--no-color", "--ascii")
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT}
 
 
 def _show_usage_error(exc: ClickException) -> None:
@@ -84,10 +86,45 @@ class _AdvisorGroup(TyperGroup):
         except BrokenPipeError:
             _quiet_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS or os.environ.get("ADVISOR_DEBUG"):
+                raise
+            # stdout itself failed (/dev/full, a full disk behind a redirect): one line, not a traceback.
+            _quiet_stdout()
+            sys.stderr.write(f"advisor: error: cannot write the output: {exc.strerror or exc}\n")
+            raise typer.Exit(2) from None
         except (KeyboardInterrupt, typer.Abort):
             sys.stderr.write("advisor: interrupted\n")
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
+
+def _plain_metavar(self: Any, ctx: Context) -> str:
+    """click's style of value names (NUMBER, TEXT, [quick|full]) instead of typer's Python type names
+    (``<list[Path]>``, ``<float range>``) in --help."""
+    desc = getattr(self, "type_descriptor", None)
+    if desc is None:
+        return "VALUE"
+    if getattr(desc, "is_choice", False):
+        return "[" + "|".join(str(getattr(c, "value", c)) for c in desc.choices or ()) + "]"
+    if getattr(desc, "is_path", False):
+        return "PATH"
+    annotation = getattr(desc, "annotation", None)
+    return "N" if annotation is int else "NUMBER" if annotation is float else "TEXT"
+
+
+typer.core.TyperOption.display_type = _plain_metavar  # type: ignore[method-assign]
+# An argument's help line already names it by its metavar ("PATH..."): no type after it.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
+
+def _usage_name(self: Any) -> str:
+    """``NAME`` / ``[NAME]`` / ``PATH...`` in the usage line, as click and POSIX write it (not ``{name}``)."""
+    name = str(self.display_name_raw).upper()
+    name = name if self.required else f"[{name}]"
+    return name + ("..." if self.nargs != 1 else "")
+
+
+typer.core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
 
 app = typer.Typer(
     cls=_AdvisorGroup,

@@ -55,6 +55,7 @@ def list_cards(
     ),
     descending: bool = typer.Option(True, "--desc/--asc", help="Sort direction (default: largest first)."),
     json_out: bool = JSON_OPTION,
+    csv_out: bool = typer.Option(False, "--csv", help="Print CSV (one row per card) on stdout."),
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:
     """List cards, optionally filtered and sorted (catalog order otherwise)."""
@@ -76,6 +77,9 @@ def list_cards(
         cards = sort_cards(cards, sort_key, descending=descending)
     if json_out:
         emit_json({"count": len(cards), "cards": [_card_json(c) for c in cards]})
+        return
+    if csv_out:
+        _print_csv(cards, sort_key)
         return
     _print_cards(cards, sort_key, title=f"{len(cards)} of {_plural(len(all_cards))}")
 
@@ -131,21 +135,52 @@ def compare(
             }
         )
         return
-    from rich.table import Table
+    _print_compare(cards, metrics)
 
-    table = Table(title=f"Compared with {cards[0].name}", caption="(ratio) = value / first card's value")
-    table.add_column("metric", no_wrap=True)
-    for c in cards:
-        table.add_column(c.id, justify="right", overflow="fold")
+
+def _print_compare(cards: list[Card], metrics: Any) -> None:
+    """One table, or several (the first card repeated in each) when the cards do not fit side by side."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from advisor.render.safe import safe_text
+
+    cells: list[list[str]] = []  # per metric, per card
     for m in metrics:
-        cells = []
+        row = []
         for i, (value, ratio) in enumerate(zip(m.values, m.ratios, strict=True)):
             text = _num(value, digits=3 if "per" in m.key else 1)
             if i > 0 and ratio is not None:
                 text += f" ({ratio:.2f}x)"
-            cells.append(text)
-        table.add_row(*_texts(f"{m.label} {m.unit}", *cells))
-    console().print(table)
+            row.append(text)
+        cells.append(row)
+    labels = [f"{m.label} {m.unit}" for m in metrics]
+    out = console()
+    # Width of a card's column: its whole id or its widest figure with the ratio, whichever is wider.
+    widths = [max(len(c.id), *(len(r[i]) for r in cells)) for i, c in enumerate(cards)]
+    room = out.width - max(map(len, labels)) - 5
+    groups: list[list[int]] = [[0]]
+    used = widths[0] + 3
+    for i in range(1, len(cards)):
+        if len(groups[-1]) > 1 and used + widths[i] + 3 > room:
+            groups.append([0])
+            used = widths[0] + 3
+        groups[-1].append(i)
+        used += widths[i] + 3
+    for n, group in enumerate(groups):
+        table = Table(
+            title=Text(safe_text(f"Compared with {cards[0].name}", one_line=True)) if n == 0 else None,
+            caption="(ratio) = value / first card's value" if n == len(groups) - 1 else None,
+            box=box.SIMPLE_HEAD,
+        )
+        table.add_column("metric", no_wrap=True)
+        for i in group:
+            # An id is never cut or folded (it is what the next command needs); the figures wrap instead.
+            table.add_column(Text(cards[i].id), justify="right", min_width=len(cards[i].id))
+        for label, row in zip(labels, cells, strict=True):
+            table.add_row(*_texts(label, *(row[i] for i in group)))
+        out.print(table)
 
 
 @app.command("search")
@@ -165,7 +200,9 @@ def search(
         emit_json({"query": text, "count": len(cards), "cards": [_card_json(c) for c in cards]})
         return
     if not cards:
-        console(stderr=True).print(f"no card mentions {text!r}")
+        from advisor.cli.common import say
+
+        say(f"no card mentions {text!r}")
         return
     _print_cards(cards, None, title=f"{_plural(len(cards))} matching {text!r}")
 
@@ -238,10 +275,7 @@ _LIST_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _print_cards(cards: list[Card], sort_key: str | None, title: str) -> None:
-    from rich import box
-    from rich.table import Table
-
+def _list_columns(sort_key: str | None) -> list[tuple[str, str]]:
     from advisor.knowledge.query import SORT_KEYS
 
     columns = list(_LIST_COLUMNS)
@@ -249,13 +283,11 @@ def _print_cards(cards: list[Card], sort_key: str | None, title: str) -> None:
         path, label, _ = SORT_KEYS[sort_key]
         if path != "compute_capability" and all(path != p for p, _ in columns):
             columns.append((path, label))
-    table = Table(
-        title=title,
-        caption="TFLOP/s dense; FP16/BF16/FP8 with FP32 accumulate. ? unverified  ~ derived  – unknown",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    rows = [
+    return columns
+
+
+def _list_rows(cards: list[Card], columns: list[tuple[str, str]]) -> list[list[str]]:
+    return [
         [
             c.id,
             c.compute_capability or c.gfx_arch or UNKNOWN,
@@ -263,24 +295,78 @@ def _print_cards(cards: list[Card], sort_key: str | None, title: str) -> None:
         ]
         for c in cards
     ]
+
+
+def _print_csv(cards: list[Card], sort_key: str | None) -> None:
+    """One row per card (RFC 4180): id, CC and the list's figures, unmarked numbers."""
+    import csv
+    import sys
+
+    from advisor.render.safe import safe_text
+
+    columns = _list_columns(sort_key)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["id", "name", "cc", *(p.replace("tflops.", "tflops_") for p, _ in columns)])
+    for c in cards:
+        values: list[object] = [c.id, safe_text(c.name, one_line=True), c.compute_capability or c.gfx_arch]
+        for path, _ in columns:
+            obj: Any = c
+            for part in path.split("."):
+                obj = getattr(obj, part)
+            values.append(obj)
+        writer.writerow(["" if v is None else v for v in values])
+
+
+# Figure columns given up first when the terminal (or an 80-column pipe) is too narrow for whole ids.
+_LIST_DROP_ORDER = ("tdp_watts", "tflops.fp8", "tflops.bf16", "memory_bandwidth_gbs", "tflops.fp16")
+
+
+def _print_cards(cards: list[Card], sort_key: str | None, title: str) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from advisor.render.safe import safe_text
+
+    columns = _list_columns(sort_key)
     labels = ["CC", *(label for _, label in columns)]
+    rows = _list_rows(cards, columns)
+    id_width = max([2, *(len(r[0]) for r in rows)])
     widths = [max([len(label), *(len(r[i]) for r in rows)]) for i, label in enumerate(labels, start=1)]
-    # Figures keep their full width; a long id folds onto a second line instead (80-column pipes).
-    # While that leaves the id some room, the figure widths are fixed, so rich measures only the id
-    # column (measuring every cell of a 52-row table was a third of the command's run time); on a
-    # narrower terminal rich shares the room as before.
     out = console()
-    room_for_id = out.width - sum(widths) - (3 * (len(widths) + 1) - 1)  # padding and rules: 3 a column
-    fixed = room_for_id >= 1
-    table.add_column("id", overflow="fold", ratio=1)
-    for label, width in zip(labels, widths, strict=True):
-        if fixed:
-            table.add_column(label, justify="right", no_wrap=True, width=width)
-        else:
-            table.add_column(label, justify="right", no_wrap=True, min_width=width)
+    # Ids are never cut or folded (they are what the next command needs): less important figure
+    # columns are left out instead, and the caption says which.
+    keep = list(range(len(labels)))
+    dropped: list[str] = []
+
+    def need() -> int:
+        return id_width + sum(widths[i] for i in keep) + 3 * len(keep) + 2
+
+    for path in _LIST_DROP_ORDER:
+        if need() <= out.width:
+            break
+        for i in keep:
+            if i > 0 and columns[i - 1][0] == path and path != (sort_key and _list_columns(sort_key)[-1][0]):
+                keep.remove(i)
+                dropped.append(labels[i])
+                break
+    caption = "TFLOP/s dense; FP16/BF16/FP8 with FP32 accumulate.\n? unverified  ~ derived  – unknown"
+    if dropped:
+        caption += (
+            f"\nleft out at this width: {', '.join(dropped)} (a wider terminal, --csv or --json show all)"
+        )
+    table = Table(
+        title=Text(safe_text(title, one_line=True)),
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("id", no_wrap=True, min_width=id_width)
+    for i in keep:
+        table.add_column(labels[i], justify="right", no_wrap=True, min_width=widths[i])
     for row in rows:
-        table.add_row(*_texts(*row))
-    out.print(table)
+        table.add_row(*_texts(row[0], *(row[i + 1] for i in keep)))
+    out.print(table, crop=False)
 
 
 def _print_card(card: Card) -> None:
@@ -324,11 +410,15 @@ def _print_card(card: Card) -> None:
     table = _kv_table(card.name, rows)
     out = console()
     out.print(table)
+    from rich.text import Text
+
+    from advisor.render.safe import safe_text
+
     out.print("Sources:")
     for s in card.sources:
-        out.print(f"  - {s}", markup=False, soft_wrap=True)
+        out.print(Text(safe_text(f"  - {s}", one_line=True)), soft_wrap=True)
     for p, a in card.achievable.items():
-        out.print(f"  - achievable {p}: {a.source}", markup=False, soft_wrap=True)
+        out.print(Text(safe_text(f"  - achievable {p}: {a.source}", one_line=True)), soft_wrap=True)
     out.print(LEGEND)
 
 
@@ -336,7 +426,9 @@ def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(title), show_header=False)
+    from advisor.render.safe import safe_text
+
+    table = Table(title=Text(safe_text(title, one_line=True)), show_header=False)
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value")
     for key, value in rows:
@@ -345,7 +437,10 @@ def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
 
 
 def _texts(*values: str) -> list[Text]:
-    """Cells as plain Text: catalog strings ("[WIKI] ...") must never be read as rich markup."""
+    """Cells as plain Text: catalog strings ("[WIKI] ...") are never read as rich markup, and escape
+    sequences in a user catalog never reach the terminal."""
     from rich.text import Text
 
-    return [Text(v) for v in values]
+    from advisor.render.safe import safe_text
+
+    return [Text(safe_text(v, one_line=True)) for v in values]

@@ -105,10 +105,8 @@ def console(stderr: bool = False, *, markup: bool = False) -> Console:
     Markup is off: data is never parsed as rich markup ("[/]" in a card name must print as written).
     Print untrusted strings as ``Text(safe_text(s))``. ``markup=True`` only for literal, trusted templates.
     """
-    from rich.console import Console
-
     # emoji=False: a GPU or host name containing ":name:" must print as written.
-    return Console(
+    made: Console = _console_class()(
         stderr=stderr,
         no_color=no_color(),
         highlight=False,
@@ -116,6 +114,25 @@ def console(stderr: bool = False, *, markup: bool = False) -> Console:
         markup=markup,
         safe_box=True,
     )
+    return made
+
+
+_CONSOLE: Any = None
+
+
+def _console_class() -> Any:
+    """rich's Console, except that a closed pipe raises BrokenPipeError for app.py to turn into exit 141
+    (rich's own handler exits 1, the code of an error finding)."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        class _Console(Console):
+            def on_broken_pipe(self) -> None:
+                raise BrokenPipeError
+
+        _CONSOLE = _Console
+    return _CONSOLE
 
 
 def say(message: str, *, err: bool = True) -> None:

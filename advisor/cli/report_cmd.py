@@ -51,9 +51,17 @@ def _format(to: str | None, output: Path | None, allowed: tuple[str, ...] = FORM
     return to
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(text: str, output: Path | None, *, file_format: bool = True) -> None:
+    """``text`` to stdout or ``output``. A file format (json, md, html, csv) reaches stdout as UTF-8
+    bytes whatever the console's encoding, so a cp1252 redirect still gets the exact file."""
     if output is None or str(output) == "-":
-        sys.stdout.write(text)
+        buffer = getattr(sys.stdout, "buffer", None)
+        if file_format and buffer is not None and not text.isascii():
+            sys.stdout.flush()
+            buffer.write(text.encode("utf-8"))
+            buffer.flush()
+        else:
+            sys.stdout.write(text)
         return
     from advisor.cli.common import say
     from advisor.reports.io import atomic_write_text
@@ -92,7 +100,7 @@ def render(
         if output is None or str(output) == "-":
             render_report(shown, console())
         else:
-            _emit(_terminal_text(lambda c: render_report(shown, c)), output)
+            _emit(_terminal_text(lambda c: render_report(shown, c)), output, file_format=False)
         return
     _emit(render_as(loaded, fmt, include_ids=include_ids), output)
 
@@ -139,7 +147,7 @@ def diff(
 @app.command("fleet")
 def fleet(
     paths: list[Path] = typer.Argument(
-        ..., metavar="PATH...", help="Report files, or directories searched for *.json."
+        ..., metavar="PATH", help="Report files, or directories searched for *.json."
     ),
     to: str | None = typer.Option(
         None, "--to", help="Output format: text (terminal), md, html, json or csv (one row per node)."
@@ -192,4 +200,5 @@ def fleet(
 
             render_fleet_terminal(merged, console(), show_all=show_all)
         else:
-            _emit(_terminal_text(lambda c: render_fleet_terminal(merged, c, show_all=show_all)), output)
+            text = _terminal_text(lambda c: render_fleet_terminal(merged, c, show_all=show_all))
+            _emit(text, output, file_format=False)

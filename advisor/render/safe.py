@@ -38,4 +38,9 @@ def safe_text(text: object, *, one_line: bool = False) -> str:
         return s  # the common case, kept cheap
     s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     s = _INVISIBLE.sub("", _SEQUENCES.sub("", s))
+    if not s.isascii():
+        # Every other format character too (Unicode "Cf": tag characters that hide text, and the rest).
+        import unicodedata
+
+        s = "".join(ch for ch in s if ch < "\u00ad" or unicodedata.category(ch) != "Cf")
     return " ".join(s.split("\n")) if one_line else s
