@@ -24,6 +24,7 @@ from advisor.errors import AdvisorError
 
 # Options of the root command that users also write after the sub-command (`advisor check --debug`).
 _GLOBAL_FLAGS = ("--debug", "--no-color", "--ascii")
+_FLAG_ENV = ("ADVISOR_DEBUG", "ADVISOR_NO_COLOR", "ADVISOR_ASCII")
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT}
@@ -69,6 +70,19 @@ class _AdvisorGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Context) -> Any:
+        # The global flags live in the environment for the length of one invocation (so library code
+        # deep down sees them); put it back afterwards, for callers that run several (CliRunner, tests).
+        saved = {k: os.environ.get(k) for k in _FLAG_ENV}
+        try:
+            return self._invoke(ctx)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def _invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except AdvisorError as exc:

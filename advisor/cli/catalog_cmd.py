@@ -159,7 +159,7 @@ def _print_compare(cards: list[Card], metrics: Any) -> None:
     out = console()
     # Width of a card's column: its whole id or its widest figure with the ratio, whichever is wider.
     widths = [max(len(c.id), *(len(r[i]) for r in cells)) for i, c in enumerate(cards)]
-    room = out.width - max(map(len, labels)) - 5
+    room = out.width - min(max(map(len, labels)), 16) - 5  # metric names wrap before ids do
     groups: list[list[int]] = [[0]]
     used = widths[0] + 3
     for i in range(1, len(cards)):
@@ -174,7 +174,7 @@ def _print_compare(cards: list[Card], metrics: Any) -> None:
             caption="(ratio) = value / first card's value" if n == len(groups) - 1 else None,
             box=box.SIMPLE_HEAD,
         )
-        table.add_column("metric", no_wrap=True)
+        table.add_column("metric", ratio=1)
         for i in group:
             # An id is never cut or folded (it is what the next command needs); the figures wrap instead.
             table.add_column(Text(cards[i].id), justify="right", min_width=len(cards[i].id))
