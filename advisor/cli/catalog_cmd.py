@@ -174,10 +174,10 @@ def _print_compare(cards: list[Card], metrics: Any) -> None:
             caption="(ratio) = value / first card's value" if n == len(groups) - 1 else None,
             box=box.SIMPLE_HEAD,
         )
-        table.add_column("metric", ratio=1)
+        table.add_column("metric")
         for i in group:
             # An id is never cut or folded (it is what the next command needs); the figures wrap instead.
-            table.add_column(Text(cards[i].id), justify="right", min_width=len(cards[i].id))
+            table.add_column(Text(cards[i].id), justify="right", no_wrap=True, min_width=len(cards[i].id))
         for label, row in zip(labels, cells, strict=True):
             table.add_row(*_texts(label, *(row[i] for i in group)))
         out.print(table)
