@@ -19,7 +19,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 
 from advisor import __version__
-from advisor.cli import bench_cmd, catalog_cmd, check_cmd, recommend_cmd, report_cmd
+from advisor.cli import bench_cmd, catalog_cmd, check_cmd, fast_params, recommend_cmd, report_cmd
 from advisor.errors import AdvisorError
 
 # Options of the root command that users also write after the sub-command (`advisor check --debug`).
@@ -139,6 +139,8 @@ def _usage_name(self: Any) -> str:
 
 
 typer.core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
+
+fast_params.install()  # plain options converted without building pydantic validators (start-up time)
 
 app = typer.Typer(
     cls=_AdvisorGroup,
