@@ -259,7 +259,7 @@ def test_broken_user_catalog_exits_2_naming_file_card_and_field(tmp_path: Path) 
 def test_python_m_advisor_turns_catalog_errors_into_exit_2(tmp_path: Path) -> None:
     """The console path (main), not only CliRunner: one line on stderr, no traceback."""
     proc = subprocess.run(
-        [sys.executable, "-m", "advisor", "catalog", "show", "v100"],
+        [sys.executable, "-m", "advisor", "catalog", "show", "v100", "--json"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -268,3 +268,30 @@ def test_python_m_advisor_turns_catalog_errors_into_exit_2(tmp_path: Path) -> No
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "tesla-v100-pcie-16gb" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_family_name_shows_the_family_side_by_side() -> None:
+    result = CliRunner().invoke(app, ["catalog", "show", "v100"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert "tesla-v100-pcie-16gb" in result.stdout and "tesla-v100-sxm2-32gb" in result.stdout
+    assert "is 5 cards" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "means"), [("l40", None), ("rtx 6000", None), ("3090", "rtx-3090"), ("l4", "l4")]
+)
+def test_model_numbers_are_never_guessed(name: str, means: str | None) -> None:
+    """'l40' is not the L40S (twice its tensor rate); 'rtx 6000' is Ada or PRO Blackwell, not a guess."""
+    from advisor.knowledge.loader import load_catalog_cards
+    from advisor.knowledge.query import lookup
+
+    found = lookup(load_catalog_cards(None), name)
+    assert (found.card.id if found.card else None) == means
+    if name == "l40":
+        assert "l40s" in found.suggestions
+
+
+@pytest.mark.parametrize("query", ["48gb", "48 GB", "0x2204", "10de:2204"])
+def test_search_finds_what_show_prints(query: str) -> None:
+    result = CliRunner().invoke(app, ["catalog", "search", query, "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["count"] >= 1

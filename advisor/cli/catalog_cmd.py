@@ -60,14 +60,13 @@ def list_cards(
 ) -> None:
     """List cards, optionally filtered and sorted (catalog order otherwise)."""
     from advisor.knowledge.query import filter_cards, sort_cards, sort_key_name
-    from advisor.units import parse_size
 
     all_cards = _load(catalog)
     cards = filter_cards(
         all_cards,
         vendor=vendor,
         arch=arch,
-        min_memory_bytes=parse_size(min_memory) if min_memory is not None else None,
+        min_memory_bytes=_min_memory(min_memory),
         min_cc=min_cc,
         feature=feature,
         segment=segment,
@@ -84,6 +83,18 @@ def list_cards(
     _print_cards(cards, sort_key, title=f"{len(cards)} of {_plural(len(all_cards))}")
 
 
+def _min_memory(text: str | None) -> int | None:
+    """--min-memory in bytes; a bare number is refused (24 would mean 24 bytes), as --require does."""
+    from advisor.errors import UsageError
+    from advisor.units import parse_size
+
+    if text is None:
+        return None
+    if text.strip().replace(".", "", 1).isdigit():
+        raise UsageError(f"--min-memory needs a unit: {text.strip()}GB or {text.strip()}GiB")
+    return parse_size(text)
+
+
 @app.command("show")
 def show(
     name: str = typer.Argument(..., help="Card id or a forgiving name: v100, 3090, 'titan rtx', 'h100 sxm'."),
@@ -92,9 +103,24 @@ def show(
 ) -> None:
     """Everything the catalog knows about one card, with its sources.
 
-    An ambiguous name lists the matching ids and exits 2: run it again with one of them.
+    A family name (v100, a100) shows its cards side by side; run it again with one id for the details.
+    With --json an ambiguous name lists the matching ids and exits 2.
     """
     all_cards = _load(catalog)
+    if not json_out:
+        from advisor.knowledge.query import compare_cards, lookup
+
+        found = lookup(all_cards, name)
+        if found.card is None and 1 < len(found.candidates) <= 8:
+            from advisor.cli.common import say
+
+            family = list(found.candidates)
+            say(
+                f"{name!r} is {len(family)} cards, side by side below; "
+                "`advisor catalog show ID` shows one in full",
+            )
+            _print_compare(family, compare_cards(family))
+            return
     card = _resolve(all_cards, name)
     if json_out:
         emit_json(_card_json(card))

@@ -28,12 +28,19 @@ class BenchMode(str, Enum):
 
 
 def check(
-    from_: str | None = typer.Option(
-        None,
+    from_list: list[str] = typer.Option(
+        [],
         "--from",
         metavar="FILE",
         help="Diagnose a pasted dump instead of this machine: collect_env, nvidia-smi, -q or -q -x output "
-        "(several at once is fine). '-' reads stdin. No bench, no torch import.",
+        "of ONE machine (several outputs in one file are fine). '-' reads stdin. No bench, no torch import.",
+    ),
+    gpu_ids: str | None = typer.Option(
+        None,
+        "--id",
+        "-i",
+        metavar="IDS",
+        help="Only these GPUs, by index (as nvidia-smi -i): 0 or 0,2. Findings on the others are left out.",
     ),
     json_out: bool = JSON_OPTION,
     bench: BenchMode = typer.Option(
@@ -81,6 +88,9 @@ def check(
 ) -> None:
     """Tell what this machine has, whether it works together, how fast it is, and what to do about it."""
     from advisor.diagnose import build_report
+
+    from_ = _one_source(from_list)
+    selected = _parse_ids(gpu_ids) if gpu_ids is not None else None
     from advisor.rules.require import parse_requirement
 
     knowledge = get_knowledge(catalog)
@@ -98,12 +108,19 @@ def check(
     if from_ is not None:
         from advisor.dumps import read_dump
 
+        if from_ == "-" and _stdin_is_terminal():
+            from advisor.cli.common import say
+
+            say("advisor: paste the dump, then press Ctrl-D (on Windows: Ctrl-Z, then Enter)")
         machine = read_dump(from_)
     else:
         from advisor.probe import probe_machine
 
         with console(stderr=True).status("Probing GPUs, driver and torch…"):
             machine = probe_machine(torch_timeout_s=timeout or 30.0)
+
+    if selected is not None:
+        machine = _select_gpus(machine, selected)
 
     bench_results: list[BenchResult] = []
     bench_findings: list[Finding] = []
@@ -151,6 +168,49 @@ def check(
     if interrupted:  # Ctrl-C during the bench: the report so far is shown, but `check && deploy` must stop
         raise typer.Exit(130)
     raise typer.Exit(report.exit_code())
+
+
+def _one_source(sources: list[str]) -> str | None:
+    """The one --from given; two would be two machines merged into one that does not exist."""
+    from advisor.errors import UsageError
+
+    if len(sources) > 1:
+        raise UsageError(
+            f"--from was given {len(sources)} times; diagnose one machine at a time "
+            "(several outputs of the SAME machine can go in one file: cat a.txt b.txt > one.txt)"
+        )
+    return sources[0] if sources else None
+
+
+def _stdin_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _parse_ids(text: str) -> list[int]:
+    from advisor.cli.common import whole_number
+
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if not parts:
+        from advisor.errors import UsageError
+
+        raise UsageError("--id needs GPU indexes, e.g. --id 0 or --id 0,2")
+    return sorted({whole_number(p, "--id", lo=0, hi=4096) for p in parts})
+
+
+def _select_gpus(machine: Machine, ids: list[int]) -> Machine:
+    from advisor.errors import UsageError
+
+    known = [g.index for g in machine.gpus]
+    missing = [i for i in ids if i not in known]
+    if missing:
+        have = ", ".join(map(str, known)) if known else "none"
+        raise UsageError(f"no GPU {', '.join(map(str, missing))} here (GPU indexes: {have})")
+    return machine.model_copy(update={"gpus": [g for g in machine.gpus if g.index in ids]})
 
 
 def _parse_workload(spec: str) -> Workload:

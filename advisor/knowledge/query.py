@@ -75,17 +75,22 @@ def lookup(cards: Sequence[Card], text: str) -> Lookup:
             return Lookup(query, candidates=tuple(exact))
 
     words = _words(query)
-    scored: list[tuple[tuple[int, int], int, Card]] = []
+    scored: list[tuple[int, frozenset[str], int, Card]] = []
     for order, card in enumerate(cards):
         score = _score(words, card)
         if score is not None:
-            scored.append((score, order, card))
-    scored.sort(key=lambda item: (item[0], item[1]))
+            scored.append((score[0], score[1], order, card))
+    scored.sort(key=lambda item: (item[0], len(item[1]), item[2]))
     if not scored:
         return Lookup(query, suggestions=tuple(suggest(cards, query)))
-    if len(scored) == 1 or scored[0][0] < scored[1][0]:
-        return Lookup(query, card=scored[0][2])
-    return Lookup(query, candidates=tuple(item[2] for item in scored))
+    best = scored[0]
+    rivals = [s for s in scored[1:] if s[0] == best[0]]
+    # The best match wins only when every rival is the same name plus more words ("3090" is the RTX
+    # 3090, not the 3090 Ti); rivals with other words ("rtx 6000": Ada or PRO Blackwell) are a real
+    # ambiguity, listed for the user to choose.
+    if all(best[1] < s[1] for s in rivals):
+        return Lookup(query, card=best[3])
+    return Lookup(query, candidates=tuple(item[3] for item in scored if item[0] == best[0]))
 
 
 def suggest(cards: Sequence[Card], text: str, n: int = 3) -> list[str]:
@@ -114,12 +119,12 @@ def _compact(text: str) -> str:
     return "".join(_words(text))
 
 
-def _score(words: list[str], card: Card) -> tuple[int, int] | None:
+def _score(words: list[str], card: Card) -> tuple[int, frozenset[str]] | None:
     """(query words matched only as a prefix, card name words left unmatched); None: no match.
 
-    Every query word must equal or start a word of the card (id, name, aliases, NVML names). Fewer
-    prefix-only matches win ("l4" is the L4, not the L40S); then fewer unmatched name words ("3090" is
-    the RTX 3090, not the 3090 Ti).
+    Every query word must equal or start a word of the card (id, name, aliases, NVML names); a word
+    with a digit (a model number) must equal one: "l40" is not the L40S, a different card. Fewer
+    prefix-only matches win; then the name with fewer unmatched words (see lookup).
     """
     vocab = set(card.id.split("-")) | set(_words(card.name))
     for extra in (*card.aliases, *card.nvml_names):
@@ -131,12 +136,12 @@ def _score(words: list[str], card: Card) -> tuple[int, int] | None:
         if w in vocab:
             covered.add(w)
             continue
-        hits = [v for v in vocab if v.startswith(w)]
+        hits = [] if any(ch.isdigit() for ch in w) else [v for v in vocab if v.startswith(w)]
         if not hits:
             return None
         prefix_only += 1
         covered.update(hits)
-    return prefix_only, len(name_words - covered)
+    return prefix_only, frozenset(name_words - covered)
 
 
 # --- filters, sort, search ------------------------------------------------------------------------
@@ -160,9 +165,14 @@ def filter_cards(
     """
     want_cc = None
     if min_cc is not None:
-        want_cc = parse_cc(min_cc)
+        bare = min_cc.strip()
+        want_cc = (int(bare), 0) if bare.isdigit() and len(bare) <= 2 else parse_cc(min_cc)  # "8" = 8.0
         if want_cc is None:
             raise InputError(f"not a compute capability: {min_cc!r} (try 8.0)")
+    # A value no card has is a typo, not an empty answer: name the valid ones.
+    _check_choice("vendor", vendor, {c.vendor for c in cards}, exact=True)
+    _check_choice("segment", segment, {c.segment for c in cards}, exact=True)
+    _check_choice("arch", arch, {c.architecture for c in cards}, exact=False)
     if feature is not None and feature.casefold() not in FEATURES:
         raise InputError(f"unknown feature {feature!r}: choose one of {', '.join(FEATURES)}")
     out = []
@@ -181,6 +191,19 @@ def filter_cards(
             continue
         out.append(c)
     return out
+
+
+def _check_choice(option: str, value: str | None, valid: set[str], *, exact: bool) -> None:
+    if value is None:
+        return
+    v = value.casefold()
+    if (v in {x.casefold() for x in valid}) if exact else any(v in x.casefold() for x in valid):
+        return
+    import difflib
+
+    close = difflib.get_close_matches(v, sorted(x.casefold() for x in valid), n=2, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise InputError(f"unknown --{option} {value!r}: choose from {', '.join(sorted(valid))}.{hint}")
 
 
 def sort_key_name(key: str) -> str:
@@ -225,11 +248,18 @@ def search_cards(cards: Sequence[Card], text: str) -> list[Card]:
     Searched: id, name, aliases, vendor, segment, architecture, chip, compute capability, gfx arch,
     NVML names and notes.
     """
-    words = text.casefold().split()
+    words = re.sub(r"\b(\d+(?:\.\d+)?)\s*gi?b\b", r"\1gb", text.casefold()).split()
     out = []
     for c in cards:
         fields = [c.id, c.name, c.vendor, c.segment, c.architecture, c.chip, c.compute_capability, c.gfx_arch]
-        hay = " ".join([*(f or "" for f in fields), c.notes or "", *c.aliases, *c.nvml_names]).casefold()
+        # What `show` prints is findable too: "48gb", a PCI id as 0x2204, 2204 or 10de:2204.
+        extra = [f"{c.memory_gb:g}gb" if c.memory_gb is not None else ""]
+        for pci in c.pci_device_ids:
+            bare = pci.lower().removeprefix("0x")
+            extra += [pci, bare, f"{'10de' if c.vendor == 'nvidia' else '1002'}:{bare}"]
+        hay = " ".join(
+            [*(f or "" for f in fields), c.notes or "", *c.aliases, *c.nvml_names, *extra]
+        ).casefold()
         if all(w in hay for w in words):
             out.append(c)
     return out
