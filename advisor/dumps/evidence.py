@@ -19,7 +19,7 @@ from advisor.dumps.detect import hit_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import Partial
 from advisor.knowledge.evidence import Entry, entries
-from advisor.machine import DriverInfo, Evidence, HostInfo, Machine, TorchInfo
+from advisor.machine import GPU, DriverInfo, Evidence, HostInfo, Machine, TorchInfo
 
 KIND = "evidence"
 MAX_EVIDENCE = 200  # a log repeating one message hundreds of times says nothing new after a few
@@ -88,7 +88,7 @@ def find(lines: list[str], mask: bytearray) -> list[Evidence]:
                 m = _compiled(e.regex).search(window)
                 if m is None:
                     continue
-                facts.update({k: v for k, v in m.groupdict().items() if v})
+                facts.update({k: val for k, val in m.groupdict().items() if val is not None})
             text = window[:_TEXT] if e.lines > 1 or e.before else line.strip()[:_TEXT]
             key = (e.id, text)
             if key in seen:
@@ -127,20 +127,42 @@ def _bus(text: str | None) -> str | None:
 
 
 def scan(lines: list[str], mask: bytearray) -> list[Partial]:
-    """The evidence partial: the messages, and the facts they imply, merged with the other parts."""
+    """The evidence partials: the messages and the facts they imply, and the GPUs they name."""
     found = find(lines, mask)
     if not found:
         return []
-    return [Partial(KIND, found[0].line or 0, machine_from(found), match="bus")]
+    first = found[0].line or 0
+    parts = [Partial(KIND, first, machine_from(found, lines), match="bus")]
+    named = _named_gpus(found)
+    if named:
+        parts.append(Partial(KIND, first, Machine(source=KIND, gpus=named, gpus_known=False), match="name"))
+    return parts
 
 
-def machine_from(found: list[Evidence]) -> Machine:
+def _named_gpus(found: list[Evidence]) -> list[GPU]:
+    """GPUs a message names with their capability (torch's warnings, llama.cpp's device list)."""
+    gpus: dict[str, GPU] = {}
+    for ev in found:
+        f = ev.facts
+        name = " ".join(f.get("gpu_name", "").split())
+        if not name or "refusal" in f:
+            continue
+        cc = f.get("cc") or (f"{f['sm'][:-1]}.{f['sm'][-1]}" if f.get("sm", "").isdigit() else None)
+        if cc is None or name in gpus or len(gpus) >= 64:
+            continue
+        gpus[name] = GPU(index=len(gpus), name=name, compute_capability=cc)
+    return list(gpus.values())
+
+
+def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machine:
     """The facts the messages imply: later messages win for NVML state (the latest state counts)."""
     driver: dict[str, Any] = {}
     torch: dict[str, Any] = {}
     host: dict[str, Any] = {}
     messages: list[str] = []
     accelerators: list[str] = []
+    build_ccs: list[str] = []
+    lost: dict[str, GPU] = {}
     for ev in found:
         f = ev.facts
         if f.get("nvml_ok") == "false":
@@ -163,19 +185,37 @@ def machine_from(found: list[Evidence]) -> Machine:
             torch.setdefault("installed", f["torch_installed"] == "true")
         if f.get("device_count", "").isdigit():
             torch.setdefault("device_count", int(f["device_count"]))
-        if f.get("torch_message") == "true" and ev.text not in messages:
-            messages.append(ev.text)
+        if f.get("torch_message") == "true":
+            # torch's messages are kept as the line itself (rules read them; messages.py keeps the same)
+            text = lines[ev.line].strip()[:1000] if lines is not None and ev.line is not None else ev.text
+            if text not in messages:
+                messages.append(text)
+        if "build_cc" in f and re.fullmatch(r"\d{1,2}\.\d{1,2}", f["build_cc"]):
+            major, minor = f["build_cc"].split(".")
+            arch = f"sm_{major}{minor}"
+            if arch not in build_ccs:
+                build_ccs.append(arch)
         if "accelerator" in f and f["accelerator"] not in accelerators:
             accelerators.append(f["accelerator"])
         if "container" in f:
             host["container"] = f["container"]
+        if f.get("os_hint") in {"Windows", "Darwin", "Linux"}:
+            host.setdefault("os", f["os_hint"])
+        if "cuda_visible_devices" in f:
+            host.setdefault("cuda_visible_devices", f["cuda_visible_devices"])
+        if f.get("gpu_lost") == "true" and ev.pci_bus_id and ev.pci_bus_id not in lost:
+            lost[ev.pci_bus_id] = GPU(
+                index=len(lost), pci_bus_id=ev.pci_bus_id, lost=True, error="GPU has fallen off the bus"
+            )
     if accelerators:
         host["accelerators"] = accelerators
+    if build_ccs:
+        torch["arch_list"] = build_ccs
     return Machine(
         source=KIND,
         host=HostInfo(**host),
         driver=DriverInfo(**driver),
-        gpus=[],
+        gpus=list(lost.values()),
         gpus_known=False,
         torch=TorchInfo(init_messages=messages, **torch),
         evidence=found,

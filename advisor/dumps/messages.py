@@ -18,7 +18,7 @@ from advisor.dumps import values as v
 from advisor.dumps.detect import hit_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import MAX_GPUS, Partial
-from advisor.machine import GPU, DriverInfo, Machine, PciDevice, TorchDevice, TorchInfo
+from advisor.machine import GPU, DriverInfo, Machine, MigInstance, PciDevice, TorchDevice, TorchInfo
 
 _MAX_MESSAGES = 50
 _MAX_LINE = 1000
@@ -241,6 +241,20 @@ def _torch(hits: list[int], lines: list[str]) -> Partial | None:
     return Partial("messages", position, machine, match="name")
 
 
+_MIG_L_LINE = LazyPattern(r"^\s*MIG\s+(\S+)\s+Device\s+\d{1,3}:")
+
+
+def _mig_below(lines: list[str], i: int) -> dict[str, Any]:
+    """``nvidia-smi -L`` lists a GPU's MIG devices under it: "  MIG 1g.10gb Device 0: (UUID: MIG-…)"."""
+    instances = []
+    for line in lines[i + 1 : i + 1 + 64]:
+        m = _MIG_L_LINE.match(line[:_MAX_LINE])
+        if m is None:
+            break
+        instances.append(MigInstance(profile=m[1]))
+    return {"mig_enabled": True, "mig_instances": instances} if instances else {}
+
+
 def _smi_list(hits: list[int], lines: list[str]) -> Partial | None:
     gpus: dict[int, GPU] = {}
     for i in hits:
@@ -249,7 +263,8 @@ def _smi_list(hits: list[int], lines: list[str]) -> Partial | None:
             continue
         uuid = v.clean(m[3]) if m[3] and m[3].startswith("GPU-") else None
         if len(gpus) < MAX_GPUS:
-            gpus.setdefault(int(m[1]), GPU(index=int(m[1]), name=m[2], uuid=uuid))
+            index = int(m[1])
+            gpus.setdefault(index, GPU(index=index, name=m[2], uuid=uuid, **_mig_below(lines, i)))
     if not gpus:
         return None
     machine = Machine(source="nvidia-smi", driver=DriverInfo(nvml_ok=True), gpus=list(gpus.values()))

@@ -25,9 +25,9 @@ _LEAD = r"^[ \t>*`\-]*"  # markdown bullets, bold and quotes in front of a key
 _TRIGGER = re.compile(
     _LEAD + r"(?i:(?:py)?torch(?:`)?[ .]?version|pytorch\.cuda|gpu\.(?:name|compute_capability)"
     r"|build\.cuda_version|gpu type|total vram|(?:\*\*)?name:(?:\*\*)?[ \t]+cuda:|device:[ \t]+\w"
-    r"|(?:\*\*)?os:(?:\*\*)?[ \t]|platform:|torch cuda version|nvcc version"
+    r"|(?:\*\*)?os:(?:\*\*)?[ \t]|platform:|torch cuda version|torch hip version|nvcc version"
     r"|(?:\*\*)?vram total:|device \d{1,3} \[)"
-    r"|Cuda compilation tools, release|\btorch: \d|msg=\"inference compute\"",
+    r"|Cuda compilation tools, release|\btorch: \d|msg=\"inference compute\"|['\"]torch['\"]: ?['\"]\d",
     re.MULTILINE,
 )
 _TORCH_VERSION = LazyPattern(
@@ -36,6 +36,9 @@ _TORCH_VERSION = LazyPattern(
 )
 _A1111_TORCH = LazyPattern(r"\btorch: (?P<v>\d+\.\d+[\w.+]*)")
 _TORCH_CUDA = LazyPattern(_LEAD + r"(?i:torch cuda version)[ \t.]*(?P<v>\d+\.\d+)")
+_TORCH_HIP = LazyPattern(_LEAD + r"(?i:torch hip version)[ \t.]*(?P<v>\d+\.\d+[\w.-]*)")
+# A dict of packages in an app's log (SD.Next: "System packages: {'torch': '2.4.1+cpu', ...}").
+_DICT_TORCH = LazyPattern(r"['\"]torch['\"]: ?['\"](?P<v>\d+\.\d+[\w.+]*)['\"]")
 _NVCC = LazyPattern(r"(?:Cuda compilation tools, release |(?i:nvcc version)[ \t.]*)(?P<v>\d+\.\d+)")
 _XF_CUDA = LazyPattern(_LEAD + r"pytorch\.cuda:[ \t]*(?P<v>available|not available)")
 _XF_NAME = LazyPattern(_LEAD + r"(?:gpu\.name:|(?i:gpu type):)[ \t]*(?P<v>\S[^\n]{0,100}?)[ \t]*$")
@@ -107,6 +110,10 @@ def _read(
             torch.setdefault("cuda_available", m["gpu"] == "True")
     elif m := _TORCH_CUDA.match(s):
         torch.setdefault("cuda_version", m["v"])
+    elif m := _TORCH_HIP.match(s):
+        torch.setdefault("hip_version", m["v"])
+    elif m := _DICT_TORCH.search(s):
+        torch.setdefault("version", m["v"])
     elif m := _NVCC.search(s):
         host.setdefault("system_cuda_version", m["v"])
     elif m := _XF_CUDA.match(s):

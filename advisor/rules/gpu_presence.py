@@ -21,8 +21,11 @@ def other_accelerators(f: Facts) -> list[str]:
     m = f.machine
     other = list(m.host.accelerators or [])
     amd = [g for g in m.gpus if g.vendor == "amd" or looks_amd(g.name)]
-    if (amd or m.torch.hip_version) and not any("AMD" in a for a in other):
-        other.append(f"AMD GPU ({amd[0].name})" if amd and amd[0].name else "AMD ROCm")
+    if amd and not any("AMD" in a for a in other):
+        other.append(f"AMD GPU ({amd[0].name})" if amd[0].name else "AMD GPU")
+    drv = m.driver
+    if m.torch.hip_version and not other and drv.version is None and not drv.nvml_ok and not m.gpus:
+        other.append("AMD ROCm (a ROCm build of torch, no NVIDIA driver shown)")
     if m.host.os == "Darwin" and not any("Apple" in a for a in other):
         arm = (m.host.machine_arch or "").lower() in {"arm64", "aarch64"}
         other.append("Apple silicon (MPS)" if arm else "none usable by CUDA (macOS)")
@@ -39,18 +42,36 @@ def no_gpu(f: Facts) -> list[Finding]:
     non_nvidia = [g for g in m.gpus if g.vendor != "nvidia" or looks_amd(g.name)]
     if len(non_nvidia) < len(m.gpus):
         return []  # an NVIDIA GPU is listed (f.gpus may skip it when its name is unknown)
-    if not other and (m.gpus or not m.gpus_known):
+    said = _torch_found_none(f)
+    if wsl1(m.host.kernel) and not m.gpus:
+        return [
+            Finding(
+                code="no-gpu",
+                severity="warning",
+                title="WSL 1 cannot use the GPU",
+                detail=f"The kernel {m.host.kernel} is WSL 1's, which has no GPU access at all; CUDA needs "
+                "WSL 2 (Windows 10 21H2 / 11 with an NVIDIA driver that supports WSL)." + f.missing_note(),
+                fix="In PowerShell: `wsl --set-version <distro> 2` (after `wsl --update`), keep the NVIDIA "
+                "driver on the Windows side only, then check `nvidia-smi` inside WSL.",
+            )
+        ]
+    if not other and (m.gpus or not (m.gpus_known or said)):
         return []
     if not other and (m.torch.cuda_available or (m.torch.device_count or 0) > 0):
         return []
+    if said and not other and _hides_all(m.host.cuda_visible_devices):
+        return []  # CUDA_VISIBLE_DEVICES explains it (cuda-visible-devices-hides-gpu)
     nvml = f" NVML: {m.driver.nvml_error.strip()}." if m.driver.nvml_error else ""
     pci = "" if m.driver.pci_devices is not None or other else " The PCI bus was not read."
     if other:
         what = ", ".join(other)
+        # A working accelerator of another kind (Apple silicon's MPS, a ROCm build that sees its AMD
+        # GPU) is not a problem; an Intel Mac or an accelerator nothing here can use is worth a warning.
+        usable = any("MPS" in a for a in other) or bool(m.torch.hip_version and m.torch.cuda_available)
         return [
             Finding(
                 code="no-gpu",
-                severity="info",
+                severity="info" if usable else "warning",
                 title=f"No NVIDIA GPU: this machine has {what}",
                 detail=f"The source shows no NVIDIA GPU; the accelerator here is {what}, which CUDA "
                 "builds cannot use." + nvml + f.missing_note(),
@@ -73,6 +94,37 @@ def no_gpu(f: Facts) -> list[Finding]:
             "`pip install torch --index-url https://download.pytorch.org/whl/cpu`.",
         )
     ]
+
+
+_NONE_TEXTS = (
+    "found no nvidia driver on your system",
+    "no cuda-capable device is detected",
+    "no cuda gpus are available",
+)
+
+
+def _torch_found_none(f: Facts) -> bool:
+    """torch/CUDA said there is no NVIDIA driver or device (a ROCm build's "No HIP GPUs" is not that)."""
+    if any(e.facts.get("rocm_build") == "true" for e in f.machine.evidence):
+        return False
+    low = f.messages.lower()
+    return any(t in low for t in _NONE_TEXTS) or f.machine.torch.device_count == 0
+
+
+_WSL1 = re.compile(r"^4\.4\.0-\d{4,6}-Microsoft$")
+
+
+def wsl1(kernel: str | None) -> bool:
+    """WSL 1 reports a fake 4.4.0-<Windows build>-Microsoft kernel; WSL 2 a real "…-microsoft-standard…"."""
+    return bool(kernel) and _WSL1.match(kernel or "") is not None
+
+
+def _hides_all(value: str | None) -> bool:
+    """A CUDA_VISIBLE_DEVICES value that names no device whatever the machine has."""
+    if value is None:
+        return False
+    first = value.split(",")[0].strip()
+    return first == "" or first.startswith("-") or first.lower() in {"nodevfiles", "none", "void"}
 
 
 def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
@@ -201,6 +253,17 @@ def visible_devices(f: Facts) -> list[Finding]:
     device (an index out of range, -1, an unknown UUID) and ignores the rest."""
     value = f.machine.host.cuda_visible_devices
     gpus = [g for g in f.machine.gpus if g.vendor == "nvidia"]
+    if value is not None and not gpus and _hides_all(value) and _torch_found_none(f):
+        return [
+            Finding(
+                code="cuda-visible-devices-hides-gpu",
+                severity="error",
+                title=f'CUDA_VISIBLE_DEVICES="{value}" hides every GPU',
+                detail=f'CUDA_VISIBLE_DEVICES="{value}" names no device, and CUDA then reported that it '
+                "found none; the GPU list itself is not in the paste.",
+                fix="Unset CUDA_VISIBLE_DEVICES, or set it to the indices or UUIDs `nvidia-smi -L` lists.",
+            )
+        ]
     if value is None or not gpus:
         return []
     visible: list[int] = []

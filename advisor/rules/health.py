@@ -62,7 +62,8 @@ def check_health(machine: Machine, knowledge: Knowledge) -> list[Finding]:
             findings.append(_lost(gpu))
             continue
         findings += check_ecc(gpu)
-        findings += _throttle(gpu)
+        throttled = _throttle(gpu)
+        findings += throttled or _hot(gpu)
         findings += _pcie(gpu)
         findings += _power_limit(gpu)
         findings += _busy(gpu)
@@ -160,6 +161,43 @@ def _throttle(gpu: GPU) -> list[Finding]:
             title=f"{_label(gpu)} is held at low clocks by a hardware/thermal slowdown",
             detail="; ".join(facts) + ". The GPU runs far below its normal speed while this lasts.",
             fix=fix,
+        )
+    ]
+
+
+# How close to "GPU Max Operating Temp" counts as at it: the GPU lowers its boost clocks to hold
+# that temperature, and nvidia-smi rounds to whole degrees. Chosen, not sourced.
+MAX_OPERATING_MARGIN_C = 2.0
+
+
+def _hot(gpu: GPU) -> list[Finding]:
+    """gpu-throttled from the temperature section alone: the current temperature against the card's own
+    limits (nvidia-smi -q -d TEMPERATURE), when no clocks-event reasons were shown."""
+    t = gpu.temperature_c
+    if t is None:
+        return []
+    slow, limit = gpu.temperature_slowdown_c, gpu.temperature_max_operating_c
+    if slow is not None and t >= slow:
+        what = f"at or above its slowdown threshold of {slow:g} C: the hardware cuts clocks"
+    elif limit is not None and t >= limit - MAX_OPERATING_MARGIN_C:
+        what = (
+            f"at its own max operating temperature of {limit:g} C, where it lowers its boost clocks to "
+            "stay below it"
+        )
+        if slow is not None and limit < slow - 30:
+            what += f" (a low limit for a {slow:g} C slowdown threshold: the system's thermal configuration)"
+    else:
+        return []
+    return [
+        Finding(
+            code="gpu-throttled",
+            severity="warning",
+            gpu=gpu.index,
+            title=f"{_label(gpu)} runs at {t:g} C, {what.split(':')[0]}",
+            detail=f"The GPU is at {t:g} C, {what}. Sustained load runs below its normal speed.",
+            fix="Improve cooling (fans, airflow, inlet temperature; on laptops the vendor's thermal profile "
+            "or thermald settings); `nvidia-smi -q -d TEMPERATURE,PERFORMANCE` shows the limits and the "
+            "active clocks-event reasons.",
         )
     ]
 

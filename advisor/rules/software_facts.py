@@ -159,6 +159,13 @@ def nvidia_pci(machine: Machine) -> list[PciDevice]:
     return out
 
 
+def other_accelerators_seen(f: Facts) -> bool:
+    """The source shows a non-NVIDIA accelerator (AMD/Intel GPU, Apple MPS, DirectML)."""
+    m = f.machine
+    amd = any(g.vendor == "amd" or looks_amd(g.name) for g in m.gpus)
+    return bool(m.host.accelerators) or amd
+
+
 def looks_amd(name: str | None) -> bool:
     """A GPU a dump parser left with the default vendor but whose name is AMD's (ROCm collect_env)."""
     return bool(name) and re.search(r"\b(AMD|Radeon|Instinct)\b", name or "") is not None

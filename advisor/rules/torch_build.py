@@ -19,8 +19,10 @@ from advisor.rules.software_facts import (
     NO_KERNEL_IMAGE,
     TOO_OLD_GPU_RE,
     Facts,
+    Gpu,
     install_hint,
     looks_amd,
+    other_accelerators_seen,
 )
 from advisor.units import format_cc
 
@@ -40,15 +42,23 @@ def check_torch(f: Facts) -> list[Finding]:
         ]
     if t.installed is False:
         # Info, not a warning: the advisor may run from another environment than the training code,
-        # and a machine without torch is not broken; the recommendation says what to install.
+        # and a machine without torch is not broken; the recommendation says what to install. A
+        # program that failed on `import torch` (ModuleNotFoundError in the paste) is broken, though.
+        failed = [e for e in f.machine.evidence if e.id == "torch-module-missing"]
         return [
             Finding(
                 code="torch-not-installed",
-                severity="info",
-                title="PyTorch is not installed in this Python environment",
-                detail="`import torch` found no torch here, so the build checks were skipped."
+                severity="warning" if failed else "info",
+                title="PyTorch is not installed in the Python environment the program ran in"
+                if failed
+                else "PyTorch is not installed in this Python environment",
+                detail=(f'The program failed: "{failed[0].text}". ' if failed else "")
+                + "`import torch` found no torch here, so the build checks were skipped."
                 + (" The NVIDIA GPUs here need a CUDA build." if f.gpus else ""),
-                fix=install_hint(f),
+                fix="Install it into the environment the program runs in (activate that venv/conda env "
+                "first): " + install_hint(f)
+                if failed
+                else install_hint(f),
             )
         ]
     if (
@@ -98,8 +108,36 @@ def _rocm(f: Facts) -> list[Finding]:
 
 def _cpu_only(f: Facts) -> list[Finding]:
     t, b = f.machine.torch, f.build
-    if not f.nvidia_present or t.cuda_available:
+    if t.cuda_available:
         return []
+    said = "torch not compiled with cuda enabled" in f.messages.lower()
+    if not f.nvidia_present:
+        # A program asked for CUDA and got a CPU build, or a CPU build sits beside a CUDA toolkit: off a
+        # Mac (no CUDA there) the usual cause is a CPU wheel where a CUDA one was meant. Say so, hedged,
+        # since no GPU is shown.
+        cpu_build = (b is not None and b.kind == "cpu") or t.built_with_cuda is False
+        toolkit = f.machine.host.system_cuda_version is not None and cpu_build
+        if not (said or toolkit) or f.machine.host.os == "Darwin" or other_accelerators_seen(f):
+            return []
+        return [
+            Finding(
+                code="torch-cpu-only",
+                severity="warning",
+                title="The installed PyTorch is a CPU-only build"
+                + (" but the program asked for CUDA" if said else ", next to a CUDA toolkit"),
+                detail=(
+                    'torch raised "Torch not compiled with CUDA enabled"'
+                    if said
+                    else f"torch {t.version or '?'} has no CUDA while CUDA "
+                    f"{f.machine.host.system_cuda_version} is installed on the system"
+                )
+                + ": the installed build has no CUDA, so no GPU can be used. The paste does not show "
+                "the GPU; if this machine has an NVIDIA GPU, a CUDA build is needed (an update or a "
+                "requirements file often replaces it with the CPU wheel)." + f.missing_note(),
+                fix="Check with `nvidia-smi`; then `pip uninstall -y torch` and install a CUDA build: "
+                + install_hint(f),
+            )
+        ]
     no_cuda = t.cuda_version is None and t.cuda_available is False and b is not None and b.kind != "nvidia"
     if not ((b is not None and b.kind == "cpu") or t.built_with_cuda is False or no_cuda):
         return []
@@ -108,7 +146,6 @@ def _cpu_only(f: Facts) -> list[Finding]:
         seen.append(f"the version {b.text} carries the +cpu tag")
     elif b is not None and b.kind == "untagged" and f.platform in ("windows", "macos"):
         seen.append(f"torch {b.text} is untagged, and untagged PyPI wheels on {f.platform} are CPU-only")
-    said = "torch not compiled with cuda enabled" in f.messages.lower()
     if said:
         seen.append('torch raised "Torch not compiled with CUDA enabled"')
     if t.cuda_version is None and not (said and t.version is None):
@@ -211,7 +248,11 @@ def _arch_not_in_build(f: Facts) -> list[Finding]:
     for gpu in f.gpus:
         if gpu.cc is None or not sources:
             continue
-        if any(runs_on(f.compat, s.arch_list, gpu.cc) != "none" for s in sources):
+        verdicts = [runs_on(f.compat, s.arch_list, gpu.cc) for s in sources]
+        if "ptx" in verdicts and "sass" not in verdicts and _torch_warned(f, gpu.cc):
+            out.append(_ptx_only(f, gpu, sources[0], version))
+            continue
+        if any(v != "none" for v in verdicts):
             continue
         src = sources[0]
         cc = format_cc(gpu.cc)
@@ -231,6 +272,29 @@ def _arch_not_in_build(f: Facts) -> list[Finding]:
     if out:
         return out
     return _message_evidence(f, covered=bool(sources) and any(g.cc for g in f.gpus))
+
+
+def _torch_warned(f: Facts, cc: tuple[int, int]) -> bool:
+    """torch's own incompatibility warning names a GPU of this capability."""
+    sm = f"{cc[0]}{cc[1]}"
+    return any(
+        e.id == "torch-arch-incompatible" and e.facts.get("sm") == sm for e in f.machine.evidence
+    ) or any(m.group("cc") == sm for m in INCOMPATIBLE_RE.finditer(f.messages))
+
+
+def _ptx_only(f: Facts, gpu: Gpu, src: _ArchSource, version: str) -> Finding:
+    cc = format_cc(gpu.cc)
+    return Finding(
+        code="arch-not-in-build",
+        severity="warning",
+        gpu=gpu.index,
+        title=f"torch {version} has no compiled kernels for {gpu.name or 'this GPU'} (CC {cc})",
+        detail=f"{gpu.who}: torch warned that this build is not compatible with it; the arch list "
+        f"({src.where}) is {' '.join(src.arch_list)}, with no cubin of CC {cc}'s major, only PTX of an older "
+        "architecture that the driver must JIT-compile. The CUDA libraries of that build (cuBLAS, cuDNN) "
+        "have no code for this GPU either, so expect failures or very slow first runs." + f.missing_note(),
+        fix=install_hint(f),
+    )
 
 
 def _message_evidence(f: Facts, covered: bool) -> list[Finding]:
