@@ -59,7 +59,7 @@ def build_report(
         findings=findings,
         recommendations=recommendations,
         workload=workload,
-        notes=list(notes),
+        notes=[*notes, *machine.notes],  # what the dump parser assumed (two machines in one paste)
     )
 
 

@@ -240,3 +240,89 @@ def test_container_without_gpu_access(knowledge: Knowledge) -> None:
 def test_text_without_evidence_is_refused_with_what_was_looked_for() -> None:
     with pytest.raises(InputError):
         parse_dump("hello world\nthis is just a note about my weekend\n")
+
+
+TWO_MACHINES = """Collecting environment information...
+PyTorch version: 2.1.0+cu121
+CUDA used to build PyTorch: 12.1
+OS: Ubuntu 22.04.3 LTS (x86_64)
+Is CUDA available: True
+GPU models and configuration:
+GPU 0: NVIDIA A100-SXM4-80GB
+GPU 1: NVIDIA A100-SXM4-80GB
+Nvidia driver version: 535.104.05
+
+and on my other box:
+
+Collecting environment information...
+PyTorch version: 2.1.0+cu121
+CUDA used to build PyTorch: 12.1
+OS: Ubuntu 20.04.3 LTS (x86_64)
+Is CUDA available: True
+GPU models and configuration:
+GPU 0: NVIDIA GeForce RTX 3090
+Nvidia driver version: 525.60.13
+"""
+
+
+def test_two_machines_are_not_merged(knowledge: Knowledge) -> None:
+    report = _report(TWO_MACHINES, knowledge)
+    assert [g.name for g in report.machine.gpus] == ["NVIDIA A100-SXM4-80GB"] * 2
+    assert report.machine.driver.version == "535.104.05"
+    assert any("different machines" in n for n in report.notes)
+
+
+def test_same_machine_twice_is_one_machine() -> None:
+    first = TWO_MACHINES.split("and on my other box")[0]
+    m = parse_dump(first + "\nafter reinstalling:\n" + first.replace("2.1.0+cu121", "2.1.2+cu121"))
+    assert len(m.gpus) == 2 and not m.notes
+
+
+def test_temperature_at_the_cards_own_limit(knowledge: Knowledge) -> None:
+    text = """==============NVSMI LOG==============
+Driver Version                            : 465.27
+Attached GPUs                             : 1
+GPU 00000000:2D:00.0
+    Temperature
+        GPU Current Temp                  : {t} C
+        GPU Shutdown Temp                 : 102 C
+        GPU Slowdown Temp                 : 97 C
+        GPU Max Operating Temp            : 87 C
+"""
+    assert _alarms(_report(text.format(t=86), knowledge)).get("gpu-throttled") == "warning"
+    assert _alarms(_report(text.format(t=98), knowledge)).get("gpu-throttled") == "warning"
+    assert "gpu-throttled" not in _alarms(_report(text.format(t=60), knowledge))
+
+
+def test_xml_section_without_the_document(knowledge: Knowledge) -> None:
+    text = """        <clocks_event_reasons>
+            <clocks_event_reason_gpu_idle>Active</clocks_event_reason_gpu_idle>
+            <clocks_event_reason_hw_slowdown>Not Active</clocks_event_reason_hw_slowdown>
+        </clocks_event_reasons>
+        <clocks_event_reasons_counters>
+            <clocks_event_reasons_counters_sw_power_cap>0 us</clocks_event_reasons_counters_sw_power_cap>
+"""
+    report = _report(text, knowledge)
+    assert report.machine.gpus[0].throttle_reasons == ["gpu_idle"]
+    assert _alarms(report) == {}
+
+
+def test_cuda_visible_devices_from_a_command_line(knowledge: Knowledge) -> None:
+    text = (
+        "(env) root@box:/# CUDA_VISIBLE_DEVICES='' python train.py\n"
+        "E cuda_driver.cc:320] failed call to cuInit: CUDA_ERROR_NO_DEVICE: "
+        "no CUDA-capable device is detected\n"
+    )
+    report = _report(text, knowledge)
+    assert report.machine.host.cuda_visible_devices == ""
+    alarms = _alarms(report)
+    assert alarms.get("cuda-visible-devices-hides-gpu") == "error" and "no-gpu" not in alarms
+
+
+def test_wsl1_has_no_gpu(knowledge: Knowledge) -> None:
+    text = (
+        "- Platform: Linux-4.4.0-19041-Microsoft-x86_64-with-glibc2.31\n"
+        "- PyTorch version (GPU?): 1.12.1+cu116 (False)\n"
+    )
+    nogpu = [f for f in _report(text, knowledge).findings if f.code == "no-gpu"]
+    assert nogpu and "WSL 1" in nogpu[0].title

@@ -14,10 +14,12 @@ Never imports torch, rich or typer; XML goes through defusedxml only.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import re
 import sys
 from pathlib import Path
 
-from advisor.dumps.detect import CSV, QUERY, TABLE, XML, covered, find_spans
+from advisor.dumps.detect import CSV, QUERY, TABLE, XML, XML_FRAGMENT, covered, find_spans
 from advisor.dumps.merge import merge
 from advisor.dumps.partial import Partial
 from advisor.dumps.registry import scanners
@@ -87,8 +89,32 @@ def _read(path: str, label: str) -> bytes | str:
     return data
 
 
+LOOKED_FOR = (
+    "collect_env, nvidia-smi (table, -q, -q -x, -L, CSV), kernel log (NVRM/Xid), CUDA/NVML/torch errors, "
+    "pip/conda lists or a tool's environment report"
+)
+# Where one machine's output starts: collect_env's first lines, nvidia-smi's banner, -q's header, XML.
+_MACHINE_START = re.compile(
+    r"^[ \t]*(?:Collecting environment information|PyTorch version:[ \t]*\S"
+    r"|\|[ \t]*NVIDIA-SMI [0-9]|=+[ \t]*NVSMI LOG[ \t]*=+|<nvidia_smi_log)",
+    re.MULTILINE,
+)
+_MAX_MACHINES = 8
+
+
 def _parse(text: str, label: str) -> Machine:
     text = normalise(text)
+    partials, problems = _partials(text)
+    if not partials:
+        detail = f" ({problems[0]})" if problems else ""
+        raise InputError(
+            f"no collect_env or nvidia-smi output found in {label}{detail}; looked for {LOOKED_FOR}"
+        )
+    machine = merge(partials, problems)
+    return _first_machine(text) or machine
+
+
+def _partials(text: str) -> tuple[list[Partial], list[str]]:
     lines = text.split("\n")
     spans = find_spans(text, lines)
     partials: list[Partial] = []
@@ -101,6 +127,11 @@ def _parse(text: str, label: str) -> Machine:
                 partials.append(parse_xml(span.text, span.start))
             except XmlUnreadable as e:
                 problems.append(str(e))
+        elif span.kind == XML_FRAGMENT:
+            from advisor.dumps.smi_xml import XmlUnreadable, parse_fragment
+
+            with contextlib.suppress(XmlUnreadable):  # a stray tag in prose is not worth a problem line
+                partials.append(parse_fragment(span.text, span.start))
         elif span.kind == QUERY:
             from advisor.dumps.smi_query import parse_query
 
@@ -116,8 +147,81 @@ def _parse(text: str, label: str) -> Machine:
     mask = covered(spans, len(lines))
     for _name, scan in scanners():
         partials += scan(lines, mask)
-    partials = [p for p in partials if not p.is_empty()]
-    if not partials:
-        detail = f" ({problems[0]})" if problems else ""
-        raise InputError(f"no collect_env or nvidia-smi output found in {label}{detail}")
-    return merge(partials, problems)
+    return [p for p in partials if not p.is_empty()], problems
+
+
+def _first_machine(text: str) -> Machine | None:
+    """Two different machines pasted together (two collect_env outputs, or two nvidia-smi outputs, whose
+    driver or GPUs differ) are not one machine with every GPU: the first is diagnosed, with a note."""
+    starts = _starts(text)
+    if len(starts) < 2 or len({kind for _, kind in starts}) == len(starts):
+        return None  # at most one output of each kind: nothing to tell apart
+    ends = [offset for offset, _ in starts[1:]] + [len(text)]
+    first_of: dict[str, Machine | None] = {}
+    for (offset, kind), end in zip(starts, ends, strict=True):
+        parts, problems = _partials(text[offset:end])
+        machine = merge(parts, problems) if parts else None
+        if kind not in first_of:
+            first_of[kind] = machine
+            continue
+        base = first_of[kind]
+        why = None if base is None or machine is None else _differ(base, machine)
+        if why is None:
+            continue
+        parts, problems = _partials(text[:offset])
+        if not parts:
+            return None
+        head = merge(parts, problems)
+        note = (
+            f"The paste holds outputs of different machines ({why}); only the first is diagnosed. "
+            "Paste each machine's output separately to check the others."
+        )
+        return head.model_copy(update={"notes": [*head.notes, note]})
+    return None
+
+
+def _starts(text: str) -> list[tuple[int, str]]:
+    """(offset, kind) where a machine's output starts; collect_env's two first lines count once."""
+    starts: list[tuple[int, str]] = []
+    for m in _MACHINE_START.finditer(text):
+        if starts and _one_output(text, starts[-1][0], m.start()):
+            continue
+        token = m.group(0).lstrip()
+        kind = "collect_env" if token.startswith(("Collecting", "PyTorch")) else "nvidia-smi"
+        starts.append((m.start(), kind))
+        if len(starts) > _MAX_MACHINES:
+            break
+    return starts
+
+
+def _one_output(text: str, a: int, b: int) -> bool:
+    """ "Collecting environment information..." then "PyTorch version:" a line or two later: one output."""
+    first, second = text[a:b].lstrip(), text[b : b + 40].lstrip()
+    return first.startswith("Collecting") and second.startswith("PyTorch") and text.count("\n", a, b) <= 3
+
+
+def _differ(a: Machine, b: Machine) -> str | None:
+    """Why two parsed outputs cannot be the same machine, or None when they may be."""
+    da, db = a.driver.version, b.driver.version
+    if da and db and da != db:
+        return f"NVIDIA driver {da} and {db}"
+    names_a = sorted(_norm_name(g.name) for g in a.gpus if g.name)
+    names_b = sorted(_norm_name(g.name) for g in b.gpus if g.name)
+    if names_a and names_b and a.gpus_known and b.gpus_known and not _names_agree(names_a, names_b):
+        return f"GPUs {', '.join(names_a)} and {', '.join(names_b)}"
+    ha, hb = a.host.hostname, b.host.hostname
+    if ha and hb and ha != hb:
+        return f"hosts {ha} and {hb}"
+    return None
+
+
+def _norm_name(name: str) -> str:
+    s = " ".join(name.lower().split()).removeprefix("nvidia ")
+    return s.removesuffix("...").removesuffix("…").strip()
+
+
+def _names_agree(a: list[str], b: list[str]) -> bool:
+    """Same GPU set, allowing nvidia-smi's cut names ("geforce rtx 3090..." vs the full name)."""
+    if len(a) != len(b):
+        return False
+    return all(x == y or x.startswith(y) or y.startswith(x) for x, y in zip(a, b, strict=True))

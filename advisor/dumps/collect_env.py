@@ -80,11 +80,33 @@ _VISIBLE = re.compile(r"^\s*CUDA_VISIBLE_DEVICES=(\S*)\s*$")
 _MULTIPLIER = LazyPattern(r"^(?:(\d{1,3})\s*[x×]\s+)?(.*?)(?:\s*\(x\s*(\d{1,3})\))?$")
 
 
+# The same facts as JSON: collect_env's get_env_info() fields, as AUTOMATIC1111's Sysinfo ("Torch env
+# info") and other tools embed them.
+_JSON_FIELDS = {
+    "torch_version": "torch",
+    "is_debug_build": "debug",
+    "cuda_compiled_version": "torch_cuda",
+    "hip_compiled_version": "torch_rocm",
+    "os": "os",
+    "python_version": "python",
+    "python_platform": "platform",
+    "is_cuda_available": "cuda_available",
+    "cuda_runtime_version": "system_cuda",
+    "nvidia_gpu_models": "gpus",
+    "nvidia_driver_version": "driver",
+    "cudnn_version": "cudnn",
+    "hip_runtime_version": "hip_runtime",
+}
+_JSON_LINE = re.compile(
+    r'^\s*"(' + "|".join(_JSON_FIELDS) + r')"\s*:\s*(?:"((?:[^"\\\n]|\\.){0,2000})"|(null|true|false))'
+)
+
 _CANDIDATE = re.compile(
-    r"^[ \t]*(?=[A-Za-z\[])(?:(?i:"  # the lookahead fails XML/table lines fast (10x on big pastes)
+    r"^[ \t]*(?=[A-Za-z\[\"])(?:(?i:"  # the lookahead fails XML/table lines fast (10x on big pastes)
     + "|".join(re.escape(k) for k in sorted({*_KEYS, *_LSCPU} - _WINDOWS_ONLY, key=len, reverse=True))
     + r")[ \t]*[:：=]|PyTorch version|\[(?:pip3?|conda)\]|CUDA_VISIBLE_DEVICES=|CPU:[ \t]*$|CPU Info[ \t]*$"
-    r"|torch(?:==|[ \t]+)\d)",
+    r"|torch(?:==|[ \t]+)\d"
+    r'|"(?:' + "|".join(_JSON_FIELDS) + r')"[ \t]*:)',
     re.MULTILINE,
 )
 _MAX_HITS = 20_000  # one collect_env is a few hundred lines; a paste repeating it says nothing new
@@ -129,6 +151,16 @@ def scan_one(lines: list[str], mask: bytearray) -> Partial | None:
         if m := _VISIBLE.match(s):
             visible = m[1]
             continue
+        if m := _JSON_LINE.match(s):
+            json_field = _JSON_FIELDS[m[1]]
+            value = _json_text(m[2]) if m[2] is not None else ("None" if m[3] == "null" else m[3].title())
+            if json_field == "gpus" and gpu_lines is None:
+                gpu_lines = [x.strip() for x in value.split("\n") if x.strip()] or [value]
+            if json_field not in facts:
+                facts[json_field] = value
+                strong = strong or json_field not in _WEAK
+                position = i if position is None else position
+            continue
         m = _NO_COLON_TORCH.match(s)
         key, value = ("pytorch version", m[1]) if m else _split(s)
         if key is None:
@@ -148,6 +180,17 @@ def scan_one(lines: list[str], mask: bytearray) -> Partial | None:
     if not strong or position is None:
         return None
     return Partial(KIND, position, _machine(facts, cpu, packages, gpu_lines, cudnn_files, visible))
+
+
+def _json_text(raw: str) -> str:
+    """A JSON string's text (escapes undone; a bad escape leaves the raw text)."""
+    import json
+
+    try:
+        text = json.loads(f'"{raw}"')
+    except ValueError:
+        return raw
+    return text if isinstance(text, str) else raw
 
 
 def _cpu_block(lines: list[str], mask: bytearray, i: int, cpu: dict[str, str]) -> int:

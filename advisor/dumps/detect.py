@@ -16,6 +16,7 @@ from advisor.dumps import smi_csv
 from advisor.dumps.partial import MAX_SPANS
 
 XML = "nvidia-smi-xml"
+XML_FRAGMENT = "nvidia-smi-xml-fragment"
 QUERY = "nvidia-smi-q"
 TABLE = "nvidia-smi"
 CSV = "nvidia-smi-csv"
@@ -125,7 +126,32 @@ def hit_lines(lines: list[str], mask: bytearray, pattern: re.Pattern[str], limit
     return found
 
 
+# Elements of one GPU in ``nvidia-smi -q -x``: a paste may hold one section of it without the document.
+_XML_SECTION = re.compile(
+    r"^[ \t]*<(?:gpu id=|product_name>|clocks_event_reasons>|clocks_throttle_reasons>|temperature>"
+    r"|fb_memory_usage>|ecc_errors>|retired_pages>|remapped_rows>|pci>|power_readings>|gpu_power_readings>)",
+    re.MULTILINE,
+)
+
+
+def _xml_fragment(text: str) -> list[Span]:
+    """A paste of ``-q -x`` sections without ``<nvidia_smi_log>``: from the first section to the last
+    closing tag."""
+    m = _XML_SECTION.search(text)
+    if m is None:
+        return []
+    start = text.rfind("\n", 0, m.start()) + 1
+    end = text.rfind(">")
+    if end < m.start():
+        return []
+    end += 1
+    first = text.count("\n", 0, start)
+    return [Span(XML_FRAGMENT, first, first + text.count("\n", start, end) + 1, text[start:end])]
+
+
 def _xml_spans(text: str) -> list[Span]:
+    if _XML_ROOT not in text:
+        return _xml_fragment(text)
     spans: list[Span] = []
     pos = 0
     while (root := text.find(_XML_ROOT, pos)) != -1 and len(spans) < MAX_SPANS:

@@ -10,6 +10,7 @@ from v13, ``instant_power_draw``/``average_power_draw``.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from advisor.dumps import values as v
@@ -52,6 +53,46 @@ def parse_xml(text: str, position: int) -> Partial:
     known = bool(gpus) or attached is not None
     machine = Machine(source=KIND, driver=driver, gpus=gpus, gpus_known=known, missing=missing)
     return Partial(KIND, position, machine, match="position")
+
+
+def parse_fragment(text: str, position: int) -> Partial:
+    """A piece of one GPU's ``-q -x`` output without the document around it (a section pasted alone):
+    wrapped into a document; it describes one GPU, not the machine's GPU list."""
+    body = _balance(text.strip())
+    if not body.startswith("<gpu"):
+        body = f"<gpu>{body}</gpu>"
+    part = parse_xml(f"<nvidia_smi_log>{body}</nvidia_smi_log>", position)
+    m = part.machine
+    machine = m.model_copy(
+        update={"gpus_known": False, "driver": m.driver.model_copy(update={"nvml_ok": None})}
+    )
+    return Partial(KIND, position, machine, match="position")
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z_][\w.-]{0,80})[^<>]{0,2000}?(/?)>")
+
+
+def _balance(fragment: str) -> str:
+    """Close the elements a cut paste leaves open and drop closing tags whose opening was cut off."""
+    stack: list[str] = []
+    parts: list[str] = []
+    pos = 0
+    for m in _TAG.finditer(fragment):
+        closing, name, empty = m[1], m[2], m[3]
+        if closing:
+            if name not in stack:
+                parts.append(fragment[pos : m.start()])
+                pos = m.end()
+                continue
+            while stack and stack[-1] != name:
+                parts.append(f"{fragment[pos : m.start()]}</{stack.pop()}>")
+                pos = m.start()
+            stack.pop()
+        elif not empty and not m[0].startswith("<?"):
+            stack.append(name)
+    parts.append(fragment[pos:])
+    parts += [f"</{name}>" for name in reversed(stack)]
+    return "".join(parts)
 
 
 def _drop_supported_clocks(text: str) -> str:
