@@ -16,6 +16,36 @@ from tests.conftest import DUMPS, SMI
 REAL = [p.read_text(errors="replace") for p in sorted(DUMPS.glob("*/input.txt"))] + [
     p.read_text(errors="replace") for p in sorted(SMI.glob("q*"))
 ]
+REAL_CORPUS = sorted((DUMPS.parent / "real").glob("*/input.txt"))
+# Lines the evidence catalogue reads (kernel log, CUDA/NVML/torch errors), to be mangled below.
+EVIDENCE_LINES = [
+    "[   12.0] NVRM: API mismatch: the client has the version 570.153.02, but",
+    "               NVRM: this kernel module has the version 570.144.  Please",
+    "NVRM: The NVIDIA GeForce GTX 680 GPU installed in this system is",
+    "NVRM:  supported through the NVIDIA 470.xx Legacy drivers. Please",
+    "NVRM:  information.  The 550.54.14 NVIDIA driver will ignore",
+    "NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.",
+    "NVRM: GPU 0000:07:00.0: RmInitAdapter failed! (0x61:0x56:1770)",
+    "NVRM: The NVIDIA GPU 0000:01:00.0 (PCI ID: 10de:1c82)",
+    "NVRM: nvidia.ko because it does not include the required GPU",
+    "RuntimeError: CUDA error: CUDA-capable device(s) is/are busy or unavailable",
+    "cuda runtime error (999) : unknown error at THCGeneral.cpp:47",
+    "Found GPU0 NVIDIA GeForce GTX 1060 which is of compute capability (CC) 6.1.",
+    "- 7.5 which supports hardware CC >=7.5,<8.0",
+    "NVIDIA GeForce RTX 5090 with CUDA capability sm_120 is not compatible with the current PyTorch"
+    " installation.",
+    "The current PyTorch install supports CUDA capabilities sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90.",
+    "CUDA_VISIBLE_DEVICES='' python train.py",
+    "Device: cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync",
+    "pytorch.version:                                   1.13.1+cu117",
+    "torch version .................... 2.1.0+cu121",
+    "<clocks_event_reasons><clocks_event_reason_gpu_idle>Active</clocks_event_reason_gpu_idle>",
+    '        "nvidia_gpu_models": "GPU 0: Tesla T4\\nGPU 1: Tesla T4",',
+    "torch                    2.1.0+cu121",
+    "Collecting environment information...",
+    "PyTorch version: 2.1.0+cu121",
+    "|   0  NVIDIA A100-SXM4-80GB  On   | 00000000:07:00.0 Off |                    0 |",
+]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -90,6 +120,27 @@ def mutated(draw: st.DrawFn) -> str:
 @given(mutated())
 def test_mutated_real_dumps(text: str) -> None:
     parse_or_refuse(text)
+
+
+def test_every_real_corpus_paste_parses_or_is_refused() -> None:
+    for path in REAL_CORPUS:
+        parse_or_refuse(path.read_text(errors="replace"))
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(EVIDENCE_LINES),
+            st.sampled_from(EVIDENCE_LINES).map(lambda s: s[: len(s) // 2]),
+            st.sampled_from(EVIDENCE_LINES).map(lambda s: s.replace(" ", "  ")),
+            st.text(max_size=80),
+        ),
+        max_size=40,
+    )
+)
+def test_mangled_evidence_lines(lines: list[str]) -> None:
+    parse_or_refuse("\n".join(lines))
 
 
 @settings(max_examples=25, deadline=None)

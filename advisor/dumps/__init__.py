@@ -158,7 +158,8 @@ def _first_machine(text: str) -> Machine | None:
         return None  # at most one output of each kind: nothing to tell apart
     ends = [offset for offset, _ in starts[1:]] + [len(text)]
     first_of: dict[str, Machine | None] = {}
-    for (offset, kind), end in zip(starts, ends, strict=True):
+    # Past the cap, the last output would run to the end of the paste: stop at the next start instead.
+    for (offset, kind), end in list(zip(starts, ends, strict=True))[:_MAX_MACHINES]:
         parts, problems = _partials(text[offset:end])
         machine = merge(parts, problems) if parts else None
         if kind not in first_of:

@@ -7,9 +7,10 @@ are left to the collect_env and message scanners.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from advisor.dumps import smi_csv
@@ -100,6 +101,31 @@ def covered(spans: list[Span], n_lines: int) -> bytearray:
     return mask
 
 
+def needle_lines(
+    lines: list[str], mask: bytearray, needles: Iterable[str], limit: int = 20_000
+) -> dict[int, list[str]]:
+    """Line index → the literal texts found on it, for unmasked lines. Each text is looked for with
+    ``str.find`` over the whole paste: a hundred linear C scans beat one regex alternation of literals,
+    which Python's engine tries one by one at every position."""
+    text = "\n".join(lines)
+    starts: list[int] = []
+    offset = 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    found: dict[int, list[str]] = {}
+    for needle in needles:
+        pos, count = text.find(needle), 0
+        while pos != -1 and count < limit:
+            i = bisect.bisect_right(starts, pos) - 1
+            if not mask[i]:
+                found.setdefault(i, []).append(needle)
+                count += 1
+            nxt = starts[i] + len(lines[i]) + 1  # one hit per line is enough
+            pos = text.find(needle, nxt) if nxt < len(text) else -1
+    return found
+
+
 def hit_lines(lines: list[str], mask: bytearray, pattern: re.Pattern[str], limit: int = 20_000) -> list[int]:
     """Indices of unmasked lines where ``pattern`` matches; only unmasked stretches are searched."""
     found: list[int] = []
@@ -135,16 +161,22 @@ _XML_SECTION = re.compile(
 
 
 def _xml_fragment(text: str) -> list[Span]:
-    """A paste of ``-q -x`` sections without ``<nvidia_smi_log>``: from the first section to the last
-    closing tag."""
+    """A paste of ``-q -x`` sections without ``<nvidia_smi_log>``: the run of tag lines around the first
+    section (blank lines allowed, any other line ends it)."""
     m = _XML_SECTION.search(text)
     if m is None:
         return []
     start = text.rfind("\n", 0, m.start()) + 1
-    end = text.rfind(">")
-    if end < m.start():
-        return []
-    end += 1
+    pos = end = start
+    while pos < len(text):
+        nl = text.find("\n", pos)
+        nl = len(text) if nl == -1 else nl
+        line = text[pos:nl].strip()
+        if line.startswith("<"):
+            end = nl
+        elif line:
+            break
+        pos = nl + 1
     first = text.count("\n", 0, start)
     return [Span(XML_FRAGMENT, first, first + text.count("\n", start, end) + 1, text[start:end])]
 

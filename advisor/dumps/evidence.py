@@ -15,7 +15,7 @@ import functools
 import re
 from typing import Any
 
-from advisor.dumps.detect import hit_lines
+from advisor.dumps.detect import needle_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import Partial
 from advisor.knowledge.evidence import Entry, entries
@@ -47,13 +47,6 @@ def _by_needle() -> dict[str, tuple[Entry, ...]]:
 
 
 @functools.cache
-def _trigger() -> re.Pattern[str]:
-    """All literal texts in one alternation, longest first (so a longer text wins at one position)."""
-    needles = sorted(_by_needle(), key=len, reverse=True)
-    return re.compile("|".join(re.escape(n) for n in needles))
-
-
-@functools.cache
 def _compiled(regex: str) -> re.Pattern[str]:
     return re.compile(regex)
 
@@ -68,19 +61,22 @@ def _window(lines: list[str], i: int, entry: Entry) -> str:
     return " ".join(" ".join(parts).split())
 
 
+def _hits(lines: list[str], mask: bytearray) -> dict[int, list[str]]:
+    return needle_lines(lines, mask, _by_needle(), _MAX_HITS)
+
+
 def find(lines: list[str], mask: bytearray) -> list[Evidence]:
     """Every catalogue message in the unmasked lines, in paste order (each entry once per text)."""
-    trigger = _trigger()  # finds the hit lines; each is then tested against every text
     table = _by_needle()
     found: list[Evidence] = []
     seen: set[tuple[str, str]] = set()
-    for i in hit_lines(lines, mask, trigger, _MAX_HITS):
+    hits = _hits(lines, mask)
+    for i in sorted(hits)[:_MAX_HITS]:
         line = lines[i][:_MAX_LINE]
         candidates: dict[str, Entry] = {}
-        for needle, group in table.items():  # ~100 substring tests of one short line: microseconds
-            if needle in line:
-                for e in group:
-                    candidates.setdefault(e.id, e)
+        for needle in hits[i]:
+            for e in table[needle]:
+                candidates.setdefault(e.id, e)
         for e in candidates.values():
             window = _window(lines, i, e) if (e.lines > 1 or e.before or e.regex) else line.strip()
             facts = dict(e.facts)

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from advisor.dumps import values as v
-from advisor.dumps.detect import hit_lines
+from advisor.dumps.detect import hit_lines, needle_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import MAX_GPUS, Partial
 from advisor.machine import GPU, DriverInfo, Machine, MigInstance, PciDevice, TorchDevice, TorchInfo
@@ -59,9 +59,7 @@ _NVML_TEXTS = (
     "Unable to determine the device handle for GPU",
     "fallen off the bus",
 )
-_TRIGGER = re.compile(
-    "|".join(re.escape(t) for t in _TORCH_TEXTS + _NVML_TEXTS + ("NVIDIA Corporation", "['sm_", '["sm_'))
-)
+_TRIGGERS = (*_TORCH_TEXTS, *_NVML_TEXTS, "NVIDIA Corporation", "['sm_", '["sm_')
 # The printed value of torch.cuda.get_arch_list(): "['sm_50', 'sm_60', ..., 'sm_90']" alone on its line.
 _ARCH_PY_LIST = LazyPattern(
     r"""^\[\s*(['"])(?:sm|compute)_\d+[a-z]?\1(?:\s*,\s*(['"])(?:sm|compute)_\d+[a-z]?\2){0,40}\s*\]$"""
@@ -102,7 +100,7 @@ _SMI_L_LINE = LazyPattern(r"^\s*GPU\s+(\d{1,4}):\s+(.+?)(?:\s+\(UUID:\s*([^)]*)\
 
 def scan(lines: list[str], mask: bytearray) -> list[Partial]:
     """Evidence outside the parsed spans: an NVML/driver partial, a torch-messages partial, ``-L`` GPUs."""
-    hits = hit_lines(lines, mask, _TRIGGER)
+    hits = sorted(needle_lines(lines, mask, _TRIGGERS))
     partials = [p for p in (_nvml(hits, lines), _torch(hits, lines)) if p is not None]
     listed = _smi_list(hit_lines(lines, mask, _SMI_L), lines)
     if listed is not None:

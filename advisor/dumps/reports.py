@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from advisor.dumps import values as v
-from advisor.dumps.detect import hit_lines
+from advisor.dumps.detect import hit_lines, needle_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import MAX_GPUS, Partial
 from advisor.machine import GPU, DriverInfo, HostInfo, Machine, TorchInfo
@@ -26,10 +26,11 @@ _TRIGGER = re.compile(
     _LEAD + r"(?i:(?:py)?torch(?:`)?[ .]?version|pytorch\.cuda|gpu\.(?:name|compute_capability)"
     r"|build\.cuda_version|gpu type|total vram|(?:\*\*)?name:(?:\*\*)?[ \t]+cuda:|device:[ \t]+\w"
     r"|(?:\*\*)?os:(?:\*\*)?[ \t]|platform:|torch cuda version|torch hip version|nvcc version"
-    r"|(?:\*\*)?vram total:|device \d{1,3} \[)"
-    r"|Cuda compilation tools, release|\btorch: \d|msg=\"inference compute\"|['\"]torch['\"]: ?['\"]\d",
+    r"|(?:\*\*)?vram total:|device \d{1,3} \[)",
     re.MULTILINE,
 )
+# Keys found anywhere on a line (a log prefix before them): looked for as plain texts.
+_NEEDLES = ("Cuda compilation tools, release", "torch: ", 'msg="inference compute"', "'torch': ", '"torch": ')
 _TORCH_VERSION = LazyPattern(
     _LEAD + r"(?i:(?:py)?torch)`?(?:[ .]version)(?:[ \t]*\(GPU\?\))?(?:\*\*)?[ \t]*(?::|\.{3,})(?:\*\*)?"
     r"[ \t]*(?P<v>\d+\.\d+[\w.+]*)(?:[ \t]*\((?P<gpu>True|False)\))?"
@@ -67,7 +68,8 @@ def scan(lines: list[str], mask: bytearray) -> list[Partial]:
     driver: dict[str, Any] = {}
     gpus: dict[int, dict[str, Any]] = {}
     position: int | None = None
-    for i in hit_lines(lines, mask, _TRIGGER, 2_000):
+    hits = set(hit_lines(lines, mask, _TRIGGER, 2_000)) | set(needle_lines(lines, mask, _NEEDLES, 2_000))
+    for i in sorted(hits):
         s = lines[i][:_MAX_LINE]
         before = len(torch) + len(host) + len(driver) + len(gpus)
         _read(s, torch, host, driver, gpus)
