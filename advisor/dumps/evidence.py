@@ -191,6 +191,10 @@ def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machi
             arch = f"sm_{major}{minor}"
             if arch not in build_ccs:
                 build_ccs.append(arch)
+        if "arches" in f:
+            build_ccs += [
+                a for a in re.findall(r"(?:sm|compute)_\d{2,3}[a-z]?", f["arches"]) if a not in build_ccs
+            ]
         if "accelerator" in f and f["accelerator"] not in accelerators:
             accelerators.append(f["accelerator"])
         if "container" in f:

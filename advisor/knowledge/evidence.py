@@ -28,6 +28,7 @@ FACTS = frozenset(
         "gpu_working",
         "gpu_listed",
         "build_cc",
+        "arches",
         "rocm_build",
         "os_hint",
         "cuda_visible_devices",
