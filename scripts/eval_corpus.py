@@ -188,7 +188,8 @@ def markdown(cases: Sequence[Case], results: dict[str, Scores]) -> str:
         f"Corpus: **{len(cases)} real pastes** from public bug reports in `tests/data/real/` "
         f"({len(cases) - held} train, {held} held out). A case is held out when "
         "`int(sha256(source), 16) % 3 == 0`; the held-out split is scored only when a change is finished "
-        "and never used to tune (a miss there becomes a new train case of the same class). `tests/test_eval_corpus.py` holds a floor under the train split in CI.",
+        "and never used to tune (a miss there becomes a new train case of the same class). "
+        + "`tests/test_eval_corpus.py` holds a floor under the train split in CI.",
         "",
         "Columns: *expected* — cases whose thread established the code; *found* — of those, cases where the "
         "report has it; *false alarms* — cases where a `must_not` code was reported as an error or warning "
