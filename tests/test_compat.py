@@ -126,7 +126,7 @@ def test_branch_table_agrees_with_the_toolkit_rows(tables: cx.CompatTables) -> N
 def test_every_release_variant_has_a_linux_arch_list_and_no_orphans(tables: cx.CompatTables) -> None:
     releases = {r.release: r for r in tables.torch_releases.entries}
     for rel in releases.values():
-        assert rel.pypi_default in rel.variants
+        assert rel.pypi_default is None or rel.pypi_default in rel.variants  # None: no source states it
         for variant in rel.variants:
             assert arch_list_for(tables, rel.release, variant, "linux-x86_64"), (rel.release, variant)
     seen: set[tuple[str, str, str]] = set()
@@ -187,7 +187,7 @@ def test_min_driver_for(tables: cx.CompatTables, cuda: str, os: OS, driver: str)
 
 
 def test_min_driver_for_unknown_cuda_is_none(tables: cx.CompatTables) -> None:
-    assert min_driver_for(tables, "8.0", "linux") is None
+    assert min_driver_for(tables, "6.5", "linux") is None
     assert min_driver_for(tables, "not a version", "linux") is None
 
 
@@ -283,8 +283,12 @@ def test_resolve_variant_of_untagged_wheels(tables: cx.CompatTables) -> None:
     assert linux is not None and linux.variant == "cu121"
     # torch.version.cuda differs from the PyPI default: a conda/source build, arch list unknown
     assert resolve_variant(tables, pypi, "linux-x86_64", "11.8") is None
-    old = parse_torch_version("1.5.0")
-    assert old is not None and resolve_variant(tables, old, "linux-x86_64", "10.2") is None
+    old = parse_torch_version("0.4.1")
+    assert old is not None and resolve_variant(tables, old, "linux-x86_64", "9.0") is None
+    pypi_15 = parse_torch_version("1.5.0")
+    assert pypi_15 is not None
+    got = resolve_variant(tables, pypi_15, "linux-x86_64", "10.2")
+    assert got is not None and got.variant == "cu102"
 
 
 def test_variant_cuda_and_back() -> None:
@@ -370,7 +374,8 @@ def test_nvcc_targets(tables: cx.CompatTables) -> None:
     assert nvcc_can_target(tables, "13.0", (7, 0)) is False  # CUDA 13 removed Volta
     assert nvcc_can_target(tables, "12.8", (7, 0)) is True
     assert nvcc_can_target(tables, "12.0", (3, 7)) is False
-    assert nvcc_can_target(tables, "8.0", (3, 7)) is None
+    assert nvcc_can_target(tables, "8.0", (3, 7)) is True
+    assert nvcc_can_target(tables, "7.5", (3, 7)) is None  # no row for CUDA 7.5
 
 
 def test_driver_drops_kepler_after_r470(tables: cx.CompatTables) -> None:
@@ -430,8 +435,23 @@ def test_best_install_for_turing_and_newer_is_2_15(tables: cx.CompatTables) -> N
     assert advice.choice.pip == "pip install torch==2.15.0 --index-url https://download.pytorch.org/whl/cu132"
 
 
+def test_best_install_on_an_old_driver_is_the_newest_old_build_it_runs(tables: cx.CompatTables) -> None:
+    # dump 03: P100 on 410.104 (CUDA 10.0): the newest build it runs is 1.7's CUDA 9.2 wheel.
+    advice = best_install(tables, [(6, 0)], "linux-x86_64", driver_version="410.104")
+    assert advice.choice is not None
+    assert (advice.choice.release.release, advice.choice.variant) == ("1.7", "cu92")
+    assert advice.newest is not None and advice.newest.release.release == "2.14"
+
+
+def test_best_install_never_offers_old_ptx_for_a_gpu_its_toolkit_never_knew(tables: cx.CompatTables) -> None:
+    # torch 1.4 cu101 carries compute_50 PTX, which JITs for an A100, but CUDA 10.1 and its libraries
+    # predate Ampere: a driver that stops at CUDA 10.1 gets no install command for an A100.
+    advice = best_install(tables, [(8, 0)], "linux-x86_64", driver_version="418.39")
+    assert advice.choice is None
+
+
 def test_best_install_when_the_driver_runs_nothing(tables: cx.CompatTables) -> None:
-    advice = best_install(tables, [(6, 0)], "linux-x86_64", driver_version="410.104")  # dump 03
+    advice = best_install(tables, [(6, 0)], "linux-x86_64", driver_version="352.99")  # CUDA 7.5: no wheel
     assert advice.choice is None
     assert advice.newest is not None and advice.newest.requirement is not None
     assert advice.newest.requirement.driver > Version("410.104")

@@ -56,6 +56,21 @@ def runs_on(compat: CompatTables, arch_list: Iterable[str], cc: CC) -> Verdict:
     return "none"
 
 
+def toolkit_predates(compat: CompatTables, cuda: str | Version, cc: CC) -> bool:
+    """True when nvcc of this CUDA knows no GPU as new as ``cc`` (CUDA 10.1 and an A100): a wheel built
+    with it reaches that GPU through PTX JIT at best, and the CUDA libraries it bundles (cuBLAS, cuDNN)
+    have no support for it. False when the toolkit knows the GPU or the table has no row for it."""
+    want = parse_version(str(cuda))
+    if want is None:
+        return False
+    want = Version(f"{want.major}.{want.minor}")
+    for e in compat.nvcc_targets.entries:
+        if Version(e.cuda_from) <= want <= Version(e.cuda_to):
+            newest = parse_cc(e.newest)
+            return newest is not None and cc > newest
+    return False
+
+
 def nvcc_can_target(compat: CompatTables, cuda: str, cc: CC) -> bool | None:
     """Can nvcc of this CUDA compile for ``cc``? None when the CUDA version is outside the table."""
     want = parse_version(cuda)

@@ -14,7 +14,7 @@ from packaging.version import Version
 from advisor.knowledge.compat import CompatTables, Status, TorchRelease
 from advisor.knowledge.compat_parse import CC, OS, Platform, os_of, variant_cuda
 from advisor.knowledge.cuda_driver import DriverRequirement, driver_max_cuda, driver_runs_cuda, min_driver_for
-from advisor.knowledge.gpu_code import Verdict, runs_on
+from advisor.knowledge.gpu_code import Verdict, runs_on, toolkit_predates
 from advisor.knowledge.torch_builds import arch_list_for, pip_command
 
 _STATUS_RANK: dict[str, int] = {"verified": 0, "secondary": 1, "unverified": 2}
@@ -95,6 +95,12 @@ def best_install(
             verdicts = tuple(runs_on(compat, arches.arch_list, cc) for cc in ccs)
             if "none" in verdicts:
                 continue
+            if any(
+                v == "ptx" and toolkit_predates(compat, cuda, cc) for v, cc in zip(verdicts, ccs, strict=True)
+            ):
+                continue  # only old PTX reaches a GPU its toolkit never knew: not something to install
+            if "unverified" in (rel.status, arches.status):
+                continue  # an install command is never built on a guess
             req = min_driver_for(compat, cuda, os) if os else None
             item = InstallChoice(
                 release=rel,
