@@ -119,3 +119,49 @@ def test_wrong_types_in_an_answer_become_unknown() -> None:
     assert tf.installed is None and tf.version is None and tf.cuda_version is None and tf.gpus is None
     jx = jax_info_from_facts({"installed": True, "devices": [{"index": True, "platform": 1}], "packages": []})
     assert jx.devices is not None and jx.devices[0].index == 0 and jx.devices[0].platform is None
+
+
+def test_texts_across_releases() -> None:
+    from advisor.dumps.framework_text import (
+        IGNORED_GPU,
+        OUTDATED,
+        PLUGIN_MISMATCH,
+        cudnn_text,
+        jax_cudnn_mismatch,
+    )
+
+    # TensorFlow 1.x and 2.x wordings of the "too old GPU" line (gpu_device.cc).
+    old = (
+        "Ignoring gpu device (device: 0, name: GRID K520, pci bus id: 0000:00:03.0) with Cuda "
+        "compute capability 3.0. The minimum required Cuda capability is 3.5."
+    )
+    new = (
+        "Ignoring visible gpu device (device: 0, name: Quadro K2000M, pci bus id: "
+        "0000:01:00.0, compute capability: 3.0) with Cuda compute capability 3.0. "
+        "The minimum required Cuda capability is 3.5."
+    )
+    assert [(m["name"], m["cc"], m["min"]) for m in map(IGNORED_GPU.search, (old, new)) if m] == [
+        ("GRID K520", "3.0", "3.5"),
+        ("Quadro K2000M", "3.0", "3.5"),
+    ]
+    # cuDNN versions as TensorFlow and jaxlib print them.
+    assert [cudnn_text(x) for x in ("7201", "5005", "8906", "90100", "8.6.0")] == [
+        "7.2.1",
+        "5.0.5",
+        "8.9.6",
+        "9.1.0",
+        "8.6.0",
+    ]
+    joined = "Outdated cuDNN installation found. (installed 8907, minimum supported 9100)"
+    assert OUTDATED.search(joined) and jax_cudnn_mismatch([joined]) == ("8.9.7", "9.1.0")
+    assert (
+        jax_cudnn_mismatch(
+            ["Outdated cuSPARSE installation found. (installed 12002, minimum supported 12100)"]
+        )
+        is None
+    )
+    m = PLUGIN_MISMATCH.search(
+        "JAX plugin jax_cuda12_plugin version 0.4.38.dev20260317 is installed,\n  but it is not "
+        "compatible with the installed jaxlib version 0.9.1, so it will not be used."
+    )
+    assert m is not None and (m["plugin_version"], m["jaxlib"]) == ("0.4.38.dev20260317", "0.9.1")

@@ -49,7 +49,8 @@ STREAM_EXECUTOR = re.compile(
 )
 # TensorFlow's gpu_device.cc when a GPU is older than the build supports (the GPU is then skipped).
 IGNORED_GPU = re.compile(
-    r"Ignoring visible gpu device \(device: (?P<index>\d+), name: (?P<name>[^,]+),.*?\) with Cuda compute "
+    r"Ignoring (?:visible )?gpu device \(device: (?P<index>\d+), name: (?P<name>[^,]+),.*?\) "
+    r"with Cuda compute "
     r"capability (?P<cc>\d+\.\d+)\. The minimum required Cuda capability is (?P<min>\d+\.\d+)"
 )
 PLUGIN_MISMATCH = re.compile(
@@ -59,7 +60,15 @@ PLUGIN_MISMATCH = re.compile(
 PJRT_MISMATCH = "Mismatched PJRT plugin PJRT API version"
 NO_CUDA_JAXLIB = "CUDA-enabled jaxlib is not installed"
 JAX_BACKEND_FAILED = re.compile(
-    r"(CUDA backend failed to initialize|Unable to initialize backend 'cuda'|Jax plugin configuration error)"
+    r"(CUDA backend failed to initialize|Unable to initialize backend 'cuda'"
+    r"|Backend 'cuda' failed to initialize"
+    r"|Jax plugin configuration error)"
+)
+# jaxlib's CUDA version check, one line per component ("Outdated cuDNN installation found.", then versions);
+# the dump reader joins them into this one form.
+OUTDATED = re.compile(
+    r"Outdated (?P<lib>\w+) installation found\.?(?: \(installed (?P<installed>\d+), minimum supported "
+    r"(?P<minimum>\d+)\))?"
 )
 JAXLIB_TOO_NEW = re.compile(r"jaxlib version (\S+) is newer than and incompatible with jax version (\S+)")
 # Lines worth keeping verbatim (their facts are read by the patterns above, their words by the rules).
@@ -72,7 +81,8 @@ _KEEP = re.compile(
     r"|Unable to load (?:CUDA|cuDNN|cuBLAS|cuSPARSE|cuFFT|cuSOLVER)|failed call to cuInit"
     r"|CUDA driver version is insufficient|Could not find cuda drivers|DNN library is not found"
     r"|is newer than and incompatible with jax version|but this version of jax requires"
-    r"|older than the PTX compiler version|no kernel image is available|Ignoring visible gpu device",
+    r"|older than the PTX compiler version|no kernel image is available|Ignoring (?:visible )?gpu device"
+    r"|Backend 'cuda' failed to initialize",
     re.IGNORECASE,
 )
 _NOISE = re.compile(r"Unable to register (?:cuDNN|cuFFT|cuBLAS) factory|Could not find TensorRT", re.I)
@@ -168,6 +178,8 @@ def jax_cudnn_mismatch(messages: Iterable[str]) -> tuple[str, str] | None:
     for line in messages:
         if m := JAX_CUDNN.search(line):
             return cudnn_text(m["loaded"]), cudnn_text(m["compiled"])
+        if (m := OUTDATED.search(line)) and m["lib"].lower() == "cudnn" and m["installed"] and m["minimum"]:
+            return cudnn_text(m["installed"]), cudnn_text(m["minimum"])
         if m := CUDNN_MISMATCH.search(line):
             return cudnn_text(m["loaded"]), cudnn_text(m["compiled"])
     return None

@@ -30,11 +30,13 @@ KIND = "frameworks"
 _MAX_LINE = 4000
 
 _TRIGGER = re.compile(
-    r"tensorflow|TensorFlow version|tf\.version\.VERSION|is_cuda_build|physical_device:GPU|Num GPUs Available"
+    r"(?i:tensorflow)|tf\.version\.VERSION|is_cuda_build|physical_device:GPU|Num GPUs Available"
     r"|^\s*jax(?:lib)?:\s+\d|jax\.devices \(|jax[_-]cuda\d+[_-](?:plugin|pjrt)|JAX|jaxlib|xla|XLA"
     r"|Could not load (?:dynamic )?library|Cannot dlopen|CuDNN library|cuDNN version|CUDA backend"
-    r"|Unable to initialize backend|pciBusID: .* name: |StreamExecutor device|Ignoring visible gpu device"
-    r"|Created device /job|OS platform and distribution|Python version|^\s*platform: uname_result"
+    r"|Unable to initialize backend|pciBusID: .* name: |StreamExecutor device"
+    r"|Ignoring (?:visible )?gpu device|Created device /job"
+    r"|(?i:OS platform and distribution|Python version|GPU model and memory|CUDA/cuDNN version)"
+    r"|^\s*platform: uname_result|Backend 'cuda' failed"
     r"|^\s*python:\s+\d|Mismatched PJRT|Outdated \w+ installation|failed call to cuInit"
     r"|nvcuda\.dll|cudart64_",
     re.MULTILINE,
@@ -45,8 +47,15 @@ _TF_VERSION = re.compile(
     re.IGNORECASE,
 )
 _TEMPLATE_HEADER = re.compile(
-    r"^#{2,4}\s*(?P<key>TensorFlow version|OS platform and distribution|Python version)\s*$"
+    r"^#{2,4}\s*(?P<key>TensorFlow version|OS platform and distribution|Python version|GPU model and memory"
+    r"|CUDA/cuDNN version)\s*$",
+    re.IGNORECASE,
 )
+# An answer to "GPU model and memory" that names an NVIDIA card ("RTX 3090 24GB", "1050ti 4 GB", "Tesla T4").
+_NVIDIA_WORDS = re.compile(
+    r"\b(?:nvidia|geforce|gtx|rtx|quadro|tesla|titan|[ahlvt]\d{1,3}|\d{3,4} ?ti|\d{4})\b", re.IGNORECASE
+)
+_LOOKAHEAD = 6  # lines of jaxlib's version report after "Outdated X installation found."
 _BUILD_INFO_PAIR = re.compile(
     r"""['"](?P<k>cuda_version|cudnn_version|is_cuda_build|is_rocm_build|cuda_compute_capabilities)['"]\s*[,:]\s*"""
     r"""(?P<v>\[[^\]]*\]|'[^']*'|"[^"]*"|True|False)"""
@@ -85,6 +94,8 @@ def scan(lines: list[str], mask: bytearray) -> list[Partial]:
         nxt = lines[i + 1][:_MAX_LINE] if i + 1 < len(lines) else ""
         found = _read_line(line, nxt, lines, i, tf, jax, host, gpus)
         owner = ft.owner(line)
+        if (m := ft.OUTDATED.search(line)) and not m["installed"]:
+            line = _outdated(line, lines[i + 1 : i + 1 + _LOOKAHEAD])
         joined = f"{line.rstrip()} {nxt.strip()}"
         text = line
         if not ft.PLUGIN_MISMATCH.search(line) and ft.PLUGIN_MISMATCH.search(joined):
@@ -137,7 +148,7 @@ def _read_line(
     if m := _TEMPLATE_HEADER.match(line.strip()):
         value = _next_value(lines, i + 1)
         if value:
-            found = _template(m["key"].lower(), value, tf, host) or found
+            found = _template(m["key"].lower(), value, tf, host, gpus) or found
     if (m := _TF_VERSION.search(line)) and "version" not in tf:
         tf["version"], tf["installed"] = _tf_version(m["v"]), True
         found = True
@@ -175,6 +186,18 @@ def _read_line(
     return found
 
 
+def _outdated(line: str, following: list[str]) -> str:
+    """jaxlib's "Outdated cuDNN installation found." with the installed and minimum versions that follow."""
+    text = " ".join(following)
+    installed = re.search(r"Installed version:\s*(\d+)", text)
+    minimum = re.search(r"Minimum supported:\s*(\d+)", text)
+    if installed is None or minimum is None:
+        return line
+    return f"{line.rstrip().rstrip('.')}. (installed {installed[1]}, minimum supported {minimum[1]})".replace(
+        "found.. (", "found. ("
+    )
+
+
 def _next_value(lines: list[str], start: int) -> str | None:
     """The first non-blank line after a template header (the answer), unless it is the next header."""
     for line in lines[start : start + 4]:
@@ -186,7 +209,7 @@ def _next_value(lines: list[str], start: int) -> str | None:
     return None
 
 
-def _template(key: str, value: str, tf: dict[str, Any], host: dict[str, Any]) -> bool:
+def _template(key: str, value: str, tf: dict[str, Any], host: dict[str, Any], gpus: dict[str, GPU]) -> bool:
     if key == "tensorflow version":
         m = re.search(r"(\d+\.\d+(?:\.\d+)?)", value)
         if m and "version" not in tf:
@@ -204,6 +227,15 @@ def _template(key: str, value: str, tf: dict[str, Any], host: dict[str, Any]) ->
                 host.setdefault("os", "Darwin")
             else:
                 host.setdefault("os", "Linux")
+            return True
+    elif key == "gpu model and memory":
+        if _NVIDIA_WORDS.search(value) and not gpus:
+            gpus["template"] = GPU(index=0, name=value[:80])
+            return True
+    elif key == "cuda/cudnn version":
+        m = re.search(r"(\d{1,2}\.\d)", value)
+        if m:
+            host.setdefault("system_cuda_version", m[1])
             return True
     elif key == "python version":
         m = re.search(r"(\d+\.\d+(?:\.\d+)?)", value)

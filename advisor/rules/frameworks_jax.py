@@ -70,7 +70,7 @@ def check_jax(f: Facts) -> list[Finding]:
 def _gpu_implied(j: JaxInfo) -> bool:
     """JAX warns "An NVIDIA GPU may be present ..." and "CUDA backend failed to initialize" only after its
     own check found a visible NVIDIA GPU (xla_bridge's has_visible_nvidia_gpu)."""
-    return any(NO_CUDA_JAXLIB in m or "CUDA backend failed to initialize" in m for m in j.messages)
+    return any(NO_CUDA_JAXLIB in m or JAX_BACKEND_FAILED.search(m) for m in j.messages)
 
 
 def _finding(code: str, severity: str, title: str, detail: str, fix: str, gpu: int | None = None) -> Finding:
@@ -232,7 +232,7 @@ def _cudnn(f: Facts, j: JaxInfo) -> list[Finding]:
         _finding(
             "cudnn-version-mismatch",
             "error",
-            f"JAX found cuDNN {loaded} but was built against {built}",
+            f"JAX found cuDNN {loaded}, older than the {built} it needs",
             f"The cuDNN loaded at run time ({loaded}) is older than the one JAX's CUDA plugin was built "
             f"against ({built}), so the CUDA backend does not initialise. JAX said: {quote(j.messages, 1)}",
             install_hint(f) + " (it brings the matching nvidia-cudnn wheel; unset LD_LIBRARY_PATH if it "

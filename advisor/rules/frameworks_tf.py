@@ -50,11 +50,13 @@ def check_tensorflow(f: Facts) -> list[Finding]:
         ]
     if t.installed is False or not (t.version or t.messages or t.is_cuda_build is not None):
         return []
-    if not (f.nvidia_present or _gpu_implied(t)):
+    # A CUDA toolkit installed on native Windows says the user means to use an NVIDIA GPU there.
+    cuda_intent = native_windows(f) and bool(f.machine.host.system_cuda_version)
+    if not (f.nvidia_present or _gpu_implied(t) or cuda_intent):
         return []  # a CPU build on a machine without an NVIDIA GPU is simply right
     build = tensorflow_build(f.compat.tensorflow_builds, t.version)
     windows = _windows_native(f, t)
-    if windows:
+    if windows or not (f.nvidia_present or _gpu_implied(t)):
         return windows
     cpu = _cpu_only(f, t)
     if cpu:
@@ -100,7 +102,12 @@ def _windows_native(f: Facts, t: TensorflowInfo) -> list[Finding]:
             "error",
             f"TensorFlow {t.version} has no GPU support on native Windows",
             f"TensorFlow {t.version} runs on the CPU only: native-Windows GPU support ended after TensorFlow "
-            f"2.10 (tensorflow.org/install/pip), while {gpu_names(f)} is present."
+            f"2.10 (tensorflow.org/install/pip), while "
+            + (
+                f"{gpu_names(f)} is present."
+                if f.gpus or f.nvidia_present
+                else f"CUDA {f.machine.host.system_cuda_version} is installed for an NVIDIA GPU."
+            )
             + (" TensorFlow lists no GPU." if t.gpus == [] else ""),
             install_hint(f),
         )
