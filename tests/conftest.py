@@ -49,7 +49,7 @@ def _quick_framework_children(monkeypatch: pytest.MonkeyPatch, request: pytest.F
 
     from advisor.probe import framework_probe
 
-    def quick(framework: framework_probe.Framework) -> list[str]:
+    def quick(framework: framework_probe.Framework, light: bool = False) -> list[str]:
         answer = f"print({framework_probe.MARKERS[framework]!r} + '{{\"installed\": false}}')"
         return [sys.executable, "-c", answer]
 

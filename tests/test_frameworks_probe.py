@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from advisor.machine import JaxInfo, TensorflowInfo
 from advisor.probe.framework_probe import (
@@ -165,3 +166,74 @@ def test_texts_across_releases() -> None:
         "compatible with the installed jaxlib version 0.9.1, so it will not be used."
     )
     assert m is not None and (m["plugin_version"], m["jaxlib"]) == ("0.4.38.dev20260317", "0.9.1")
+
+
+def _fake_tensorflow(root: Path, build_info: str) -> Path:
+    """A site folder with a TensorFlow 2.16.1 that must never be imported (its __init__ raises)."""
+    pkg = root / "tensorflow"
+    (pkg / "python" / "platform").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("raise SystemExit('imported')\n")
+    (pkg / "python" / "platform" / "build_info.py").write_text(build_info)
+    meta = root / "tensorflow-2.16.1.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: tensorflow\nVersion: 2.16.1\n")
+    return root
+
+
+def test_light_children_read_metadata_and_build_info_without_importing(tmp_path: Path) -> None:
+    # build_info.py as TensorFlow 2.16's wheel generates it (an OrderedDict of pairs).
+    site = _fake_tensorflow(
+        tmp_path,
+        "import collections\nbuild_info = collections.OrderedDict(["
+        "('cpu_compiler', '/usr/bin/clang-17'), "
+        "('cuda_compute_capabilities', ['sm_50', 'sm_60', 'sm_70', 'sm_80', 'compute_90']), "
+        "('cuda_version', '12.3'), ('cudnn_version', '8'), ('is_cuda_build', True), "
+        "('is_rocm_build', False)])\n",
+    )
+    argv = [sys.executable, "-S", "-c", child_source("tensorflow"), "--light"]
+    info = FrameworkChild("tensorflow", TIMEOUT_S, argv=argv, env={"PYTHONPATH": str(site)}).result()
+    assert isinstance(info, TensorflowInfo)
+    assert (info.installed, info.version, info.package, info.is_cuda_build) == (
+        True,
+        "2.16.1",
+        "tensorflow",
+        True,
+    )
+    assert info.cuda_version == "12.3" and info.cuda_compute_capabilities == [
+        "sm_50",
+        "sm_60",
+        "sm_70",
+        "sm_80",
+        "compute_90",
+    ]
+    assert info.gpus is None  # not probed: unknown, not "none"
+    jx = FrameworkChild(
+        "jax",
+        TIMEOUT_S,
+        argv=[sys.executable, "-S", "-c", child_source("jax"), "--light"],
+        env={"PYTHONPATH": str(site)},
+    ).result()
+    assert jx.installed is False
+
+
+def test_signs_of_an_nvidia_gpu(tmp_path: Path) -> None:
+    from advisor.probe.framework_probe import nvidia_gpu_possible
+
+    sysfs = tmp_path / "sys"
+    dev = sysfs / "bus" / "pci" / "devices" / "0000:00:02.0"
+    dev.mkdir(parents=True)
+    (dev / "vendor").write_text("0x8086\n")
+    (dev / "class").write_text("0x030000\n")
+    assert nvidia_gpu_possible(sysfs, tmp_path) is False  # an Intel iGPU only
+    nv = sysfs / "bus" / "pci" / "devices" / "0000:01:00.0"
+    nv.mkdir()
+    (nv / "vendor").write_text("0x10de\n")
+    (nv / "class").write_text("0x040300\n")  # the card's HDMI audio function is no GPU
+    assert nvidia_gpu_possible(sysfs, tmp_path) is False
+    (nv / "class").write_text("0x030200\n")
+    assert nvidia_gpu_possible(sysfs, tmp_path) is True
+    (nv / "class").write_text("0x040300\n")
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "dxg").write_text("")  # WSL2 shows no PCI GPU, only /dev/dxg
+    assert nvidia_gpu_possible(sysfs, tmp_path) is True
+    assert nvidia_gpu_possible(tmp_path / "unreadable", tmp_path / "dev") is True  # cannot rule a GPU out

@@ -28,9 +28,26 @@ def child_source(framework: Framework) -> str:
     return Path(__file__).with_name(_SOURCES[framework]).read_text(encoding="utf-8")
 
 
-def child_command(framework: Framework) -> list[str]:
-    """The command that runs one framework's child with this interpreter."""
-    return [sys.executable, "-c", child_source(framework)]
+def child_command(framework: Framework, light: bool = False) -> list[str]:
+    """The command that runs one framework's child with this interpreter (``--light``: no import)."""
+    return [sys.executable, "-c", child_source(framework), *(["--light"] if light else [])]
+
+
+def nvidia_gpu_possible(sysfs_root: Path = Path("/sys"), root: Path = Path("/")) -> bool:
+    """Any sign of an NVIDIA GPU, read in microseconds before the children start: an NVIDIA PCI display
+    device, the driver's device nodes or /proc entry, WSL's GPU node, or a Jetson. Without one the
+    children skip importing the frameworks (seconds of CPU each) and read their package metadata only."""
+    for path in ("dev/nvidiactl", "dev/nvidia0", "dev/dxg", "proc/driver/nvidia", "etc/nv_tegra_release"):
+        if (root / path).exists():
+            return True
+    try:
+        for dev in (sysfs_root / "bus" / "pci" / "devices").iterdir():
+            vendor = (dev / "vendor").read_text().strip().lower()
+            if vendor == "0x10de" and (dev / "class").read_text().strip().startswith("0x03"):
+                return True
+    except OSError:
+        return True  # no readable bus: cannot rule a GPU out
+    return False
 
 
 def child_env() -> dict[str, str]:
@@ -51,9 +68,10 @@ class FrameworkChild:
         *,
         argv: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
+        light: bool = False,
     ) -> None:
         self.framework = framework
-        command = list(argv) if argv is not None else child_command(framework)
+        command = list(argv) if argv is not None else child_command(framework, light)
         self._child = ChildProcess(
             command,
             MARKERS[framework],

@@ -2,7 +2,8 @@
 
 Executed as ``python -c <this source>`` by :mod:`advisor.probe.framework_probe`, so it imports nothing
 from ``advisor`` and needs only the standard library. JAX reports a plugin that failed to initialise
-through its logger and warnings; both are recorded verbatim.
+through its logger and warnings; both are recorded verbatim. With ``--light`` (no sign of an NVIDIA GPU)
+only the package metadata is read: importing JAX costs seconds of CPU and would only list the CPU.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _packages() -> dict[str, str]:
     return out
 
 
-def collect() -> dict[str, Any]:
+def collect(light: bool = False) -> dict[str, Any]:
     """Everything JAX says about itself; a field it cannot give stays absent."""
     messages: list[str] = []
     facts: dict[str, Any] = {"messages": messages}
@@ -57,6 +58,13 @@ def collect() -> dict[str, Any]:
         facts["packages"] = _packages()
     except Exception as e:
         messages.append(_error(e))
+    if light:
+        packages = facts.get("packages", {})
+        facts["installed"] = importlib.util.find_spec("jax") is not None
+        if facts["installed"]:
+            facts["version"] = packages.get("jax")
+            facts["jaxlib_version"] = packages.get("jaxlib")
+        return facts
     logging.getLogger("jax").addHandler(_Keep(messages))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -105,7 +113,7 @@ def _jax_facts(facts: dict[str, Any], messages: list[str]) -> None:
 
 def main() -> None:
     """Print the facts as one marked JSON line on stdout."""
-    facts = collect()
+    facts = collect(light="--light" in sys.argv[1:])
     sys.stdout.write("\n" + MARKER + json.dumps(facts, default=str) + "\n")
     sys.stdout.flush()
 

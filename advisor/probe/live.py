@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from advisor.machine import DriverInfo, JaxInfo, Machine, TensorflowInfo, TorchInfo
-from advisor.probe.framework_probe import FrameworkChild
+from advisor.probe.framework_probe import FrameworkChild, nvidia_gpu_possible
 from advisor.probe.host import probe_host
 from advisor.probe.nvml import NvmlResult, probe_nvml
 from advisor.probe.pci import read_kernel_module_version, read_nvidia_pci_devices
@@ -62,8 +62,10 @@ def probe_machine(
     started = time.monotonic()
     torch_child = TorchChild(torch_timeout_s)
     # TensorFlow and JAX each import in their own child, started now so `check` waits for the slowest only.
-    tf_child = FrameworkChild("tensorflow", torch_timeout_s)
-    jax_child = FrameworkChild("jax", torch_timeout_s)
+    # Without any sign of an NVIDIA GPU they read package metadata only instead of importing (seconds of CPU).
+    light = not nvidia_gpu_possible(sysfs_root, proc_root.parent)
+    tf_child = FrameworkChild("tensorflow", torch_timeout_s, light=light)
+    jax_child = FrameworkChild("jax", torch_timeout_s, light=light)
     torch_job = _Background(torch_child.result, "advisor-torch-probe")
     nvml_job = _Background(lambda: probe_nvml(nvml, proc_root=proc_root), "advisor-nvml-probe")
 

@@ -3,16 +3,22 @@
 Executed as ``python -c <this source>`` by :mod:`advisor.probe.framework_probe`, so it imports nothing
 from ``advisor`` and needs only the standard library. TensorFlow's own log lines (libraries it cannot
 load, the cuDNN it found) go to this child's stderr, which the parent reads.
+
+With ``--light`` (the parent found no sign of an NVIDIA GPU) it does not import TensorFlow, which costs
+seconds of CPU: the version comes from the package metadata and the build facts from the generated
+``tensorflow/python/platform/build_info.py``, read as data.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.metadata
 import importlib.util
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 MARKER = "ADVISOR-TENSORFLOW-FACTS:"
@@ -36,13 +42,51 @@ def _packages() -> dict[str, str]:
     return out
 
 
-def collect() -> dict[str, Any]:
+def _build_info_file(origin: str | None) -> dict[str, Any] | None:
+    """build_info.py's ``build_info`` literal (an OrderedDict of pairs or a dict), without importing it."""
+    if not origin:
+        return None
+    path = Path(origin).parent / "python" / "platform" / "build_info.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "build_info" for t in node.targets):
+            value = node.value.args[0] if isinstance(node.value, ast.Call) and node.value.args else node.value
+            try:
+                return dict(ast.literal_eval(value))
+            except (ValueError, TypeError, SyntaxError):
+                return None
+    return None
+
+
+def collect_light(facts: dict[str, Any]) -> dict[str, Any]:
+    """Version and build facts without importing TensorFlow."""
+    spec = importlib.util.find_spec("tensorflow")
+    if spec is None:
+        facts["installed"] = False
+        return facts
+    facts["installed"] = True
+    names = [n for n in facts.get("packages", {}) if not n.startswith("nvidia-")]
+    name = "tensorflow" if "tensorflow" in names else (sorted(names)[0] if names else None)
+    if name:
+        facts["version"] = facts["packages"][name]
+    info = _build_info_file(spec.origin)
+    if info is not None:
+        facts["build_info"] = {k: v for k, v in info.items() if isinstance(v, (str, bool, int, list))}
+    return facts
+
+
+def collect(light: bool = False) -> dict[str, Any]:
     """Everything TensorFlow says about itself; a field it cannot give stays absent."""
     facts: dict[str, Any] = {"messages": []}
     try:
         facts["packages"] = _packages()
     except Exception as e:  # a broken site-packages must not cost the rest
         facts["messages"].append(_error(e))
+    if light:
+        return collect_light(facts)
     try:
         tf: Any = importlib.import_module("tensorflow")
     except ModuleNotFoundError as e:
@@ -97,7 +141,7 @@ def _touch_cudnn(tf: Any, messages: list[str]) -> None:
 
 def main() -> None:
     """Print the facts as one marked JSON line on stdout."""
-    facts = collect()
+    facts = collect(light="--light" in sys.argv[1:])
     sys.stdout.write("\n" + MARKER + json.dumps(facts, default=str) + "\n")
     sys.stdout.flush()
 
