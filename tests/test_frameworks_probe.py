@@ -237,3 +237,36 @@ def test_signs_of_an_nvidia_gpu(tmp_path: Path) -> None:
     (tmp_path / "dev" / "dxg").write_text("")  # WSL2 shows no PCI GPU, only /dev/dxg
     assert nvidia_gpu_possible(sysfs, tmp_path) is True
     assert nvidia_gpu_possible(tmp_path / "unreadable", tmp_path / "dev") is True  # cannot rule a GPU out
+
+
+# ---------------------------------------------------------------- the dump reader under fuzzing
+
+_LINES = [
+    p.read_text(encoding="utf-8").splitlines()
+    for p in sorted((Path(__file__).parent / "data" / "frameworks").glob("*/input.txt"))
+]
+
+
+def test_mutated_framework_pastes_give_a_machine_or_a_clear_refusal() -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from advisor.dumps import parse_dump
+    from advisor.errors import InputError
+
+    pool = [line for lines in _LINES for line in lines]
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from(pool) | st.text(max_size=120), max_size=40), st.integers(0, 10**6))
+    def run(lines: list[str], cut: int) -> None:
+        text = "\n".join(lines)
+        text = text[: cut % (len(text) + 1)] if text else text
+        try:
+            m = parse_dump(text)
+        except InputError as e:
+            assert str(e)
+            return
+        m.model_dump_json()
+        assert m.tensorflow.messages == list(dict.fromkeys(m.tensorflow.messages))
+
+    run()

@@ -41,9 +41,14 @@ _TRIGGER = re.compile(
     r"|nvcuda\.dll|cudart64_",
     re.MULTILINE,
 )
+# tf_env_collect.sh ("tf.version.VERSION = 2.4.0", 2017's "tf.__version__ = 1.2.0"), the issue template list
+# ("- **TensorFlow version (use command below)**: ('v1.2.0-rc2-21-g12f033d', '1.2.0')": GIT_VERSION, VERSION)
+# and "Tensor Flow Version: 2.12.0"-style prints.
 _TF_VERSION = re.compile(
-    r"(?:tf\.version\.VERSION\s*=\s*|tf\.__version__\s*[:=]?\s*|TensorFlow version(?: \(use command below\))?"
-    r"\s*[:=]\s*|^\s*tensorflow(?:-gpu|-cpu)?\s*[:=]\s*v?)(?:tf\s*)?v?(?P<v>\d+\.\d+(?:\.\d+)?(?:[-.]?rc\d+)?)",
+    r"(?:tf\.version\.VERSION\s*=\s*|tf\.__version__\s*[:=]?\s*"
+    r"|Tensor ?Flow version(?: \(use command below\))?\**\s*[:=]\s*\**\s*"
+    r"|^\s*tensorflow(?:-gpu|-cpu)?\s*[:=]\s*v?)"
+    r"(?:\(\s*'v[\w.-]*',\s*')?(?:tf\s*)?v?(?P<v>\d+\.\d+(?:\.\d+)?(?:-?rc\d+)?)",
     re.IGNORECASE,
 )
 _TEMPLATE_HEADER = re.compile(

@@ -263,6 +263,11 @@ def _framework_gpu(key: Key, machine: Machine) -> str | None:
         devices = gpu if j.devices is not None else None
     if absent:
         return f"{name} is not installed here."
+    t, j = machine.tensorflow, machine.jax
+    if devices is None and key == "tf-gpu" and t.is_cuda_build is False and not t.is_rocm_build:
+        return f"TensorFlow {t.version or ''} is a CPU-only build, so it can list no GPU.".replace("  ", " ")
+    if devices is None and key == "jax-gpu" and j.plugins == {} and "+cuda" not in (j.jaxlib_version or ""):
+        return "JAX has no CUDA plugin (a CPU-only jaxlib), so it can list no GPU."
     if devices is None:
         return (
             f"could not verify: the source does not say which devices {name} sees; "
