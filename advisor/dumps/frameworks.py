@@ -31,13 +31,13 @@ _MAX_LINE = 4000
 
 _TRIGGER = re.compile(
     r"(?i:tensorflow)|tf\.version\.VERSION|is_cuda_build|physical_device:GPU|Num GPUs Available"
-    r"|^\s*jax(?:lib)?:\s+\d|jax\.devices \(|jax[_-]cuda\d+[_-](?:plugin|pjrt)|JAX|jaxlib|xla|XLA"
+    r"|^[ \t]*jax(?:lib)?:\s+\d|jax\.devices \(|jax[_-]cuda\d+[_-](?:plugin|pjrt)|JAX|jaxlib|xla|XLA"
     r"|Could not load (?:dynamic )?library|Cannot dlopen|CuDNN library|cuDNN version|CUDA backend"
     r"|Unable to initialize backend|pciBusID: .* name: |StreamExecutor device"
     r"|Ignoring (?:visible )?gpu device|Created device /job"
     r"|(?i:OS platform and distribution|Python version|GPU model and memory|CUDA/cuDNN version)"
-    r"|^\s*platform: uname_result|Backend 'cuda' failed"
-    r"|^\s*python:\s+\d|Mismatched PJRT|Outdated \w+ installation|failed call to cuInit"
+    r"|^[ \t]*platform: uname_result|Backend 'cuda' failed"
+    r"|^[ \t]*python:\s+\d|Mismatched PJRT|Outdated \w+ installation|failed call to cuInit"
     r"|nvcuda\.dll|cudart64_",
     re.MULTILINE,
 )
