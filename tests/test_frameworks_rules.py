@@ -239,3 +239,11 @@ def test_require_rejects_a_bare_framework_version_key() -> None:
     with pytest.raises(InputError, match="needs a comparison"):
         parse_requirement("tensorflow")
     assert parse_requirement("TF-GPU").key == "tf-gpu" and parse_requirement("jax >= 0.4.30").key == "jax"
+
+
+def test_tf_known_only_from_a_package_list_warns_instead() -> None:
+    # A torch collect_env listing "[pip3] tensorflow==2.15.0" on Windows: true, but maybe not what the work uses.
+    windows = HostInfo(os="Windows", machine_arch="AMD64")
+    listed = TensorflowInfo(installed=True, version="2.15.0", package="tensorflow")
+    (f,) = findings(machine(host=windows, gpus=[RTX_3090], tensorflow=listed), "tensorflow")
+    assert f.code == "torch-cpu-only" and f.severity == "warning" and "package list" in f.detail

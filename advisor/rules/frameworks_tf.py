@@ -74,6 +74,22 @@ def _gpu_implied(t: TensorflowInfo) -> bool:
     )
 
 
+def _listed_only(t: TensorflowInfo) -> bool:
+    """TensorFlow is known only from a package list: nothing shows the program uses it on this GPU."""
+    # A distribution name comes only from package lists and the probe; the probe also reads the build.
+    return t.package is not None and t.gpus is None and not t.messages and t.is_cuda_build is None
+
+
+def _severity(t: TensorflowInfo) -> str:
+    return "warning" if _listed_only(t) else "error"
+
+
+def _listed_note(t: TensorflowInfo) -> str:
+    if not _listed_only(t):
+        return ""
+    return " TensorFlow appears only in the package list: this matters if the work runs on TensorFlow."
+
+
 def _finding(code: str, severity: str, title: str, detail: str, fix: str, gpu: int | None = None) -> Finding:
     return Finding.model_validate(
         {
@@ -99,7 +115,7 @@ def _windows_native(f: Facts, t: TensorflowInfo) -> list[Finding]:
     return [
         _finding(
             "torch-cpu-only",
-            "error",
+            _severity(t),
             f"TensorFlow {t.version} has no GPU support on native Windows",
             f"TensorFlow {t.version} runs on the CPU only: native-Windows GPU support ended after TensorFlow "
             f"2.10 (tensorflow.org/install/pip), while "
@@ -108,7 +124,8 @@ def _windows_native(f: Facts, t: TensorflowInfo) -> list[Finding]:
                 if f.gpus or f.nvidia_present
                 else f"CUDA {f.machine.host.system_cuda_version} is installed for an NVIDIA GPU."
             )
-            + (" TensorFlow lists no GPU." if t.gpus == [] else ""),
+            + (" TensorFlow lists no GPU." if t.gpus == [] else "")
+            + _listed_note(t),
             install_hint(f),
         )
     ]
@@ -163,9 +180,9 @@ def _driver_too_old(f: Facts, t: TensorflowInfo, build: TensorflowBuild | None) 
     return [
         _finding(
             "driver-too-old",
-            "error",
+            "error" if said else _severity(t),
             f"The NVIDIA driver is too old for TensorFlow {t.version or ''}".rstrip(),
-            detail,
+            detail + _listed_note(t),
             fix,
         )
     ]
