@@ -242,7 +242,7 @@ def test_require_rejects_a_bare_framework_version_key() -> None:
 
 
 def test_tf_known_only_from_a_package_list_warns_instead() -> None:
-    # A torch collect_env listing "[pip3] tensorflow==2.15.0" on Windows: true, but maybe not what the work uses.
+    # A torch collect_env listing "[pip3] tensorflow==2.15.0" on Windows: true, maybe not what the work uses.
     windows = HostInfo(os="Windows", machine_arch="AMD64")
     listed = TensorflowInfo(installed=True, version="2.15.0", package="tensorflow")
     (f,) = findings(machine(host=windows, gpus=[RTX_3090], tensorflow=listed), "tensorflow")
