@@ -247,3 +247,17 @@ def test_tf_known_only_from_a_package_list_warns_instead() -> None:
     listed = TensorflowInfo(installed=True, version="2.15.0", package="tensorflow")
     (f,) = findings(machine(host=windows, gpus=[RTX_3090], tensorflow=listed), "tensorflow")
     assert f.code == "torch-cpu-only" and f.severity == "warning" and "package list" in f.detail
+
+
+def test_jax_cuda_plugin_that_lists_no_gpu() -> None:
+    cpu_only = [FrameworkDevice(index=0, platform="cpu")]
+    (f,) = findings(machine(gpus=[RTX_3090], jax=jax(plugins=CUDA12, backend="cpu", devices=cpu_only)), "jax")
+    assert f.code == "torch-not-installed" and f.severity == "warning" and "lists no GPU" in f.title
+    # Without an NVIDIA GPU the CPU is all there is to list.
+    assert (
+        codes(
+            machine(gpus=[], driver=DriverInfo(nvml_ok=False), jax=jax(plugins=CUDA12, devices=cpu_only)),
+            "jax",
+        )
+        == []
+    )

@@ -64,7 +64,8 @@ def check_jax(f: Facts) -> list[Finding]:
     if cpu:
         return cpu
     driver = _driver_too_old(f, j)
-    return driver + _cudnn(f, j) + ([] if driver else _libraries(f, j)) + _arch(f, j)
+    out = driver + _cudnn(f, j) + ([] if driver else _libraries(f, j)) + _arch(f, j)
+    return out or _no_gpu_listed(f, j)
 
 
 def _gpu_implied(j: JaxInfo) -> bool:
@@ -257,6 +258,24 @@ def _libraries(f: Facts, j: JaxInfo) -> list[Finding]:
             "JAX's CUDA plugin cannot load the CUDA libraries it needs",
             f"JAX's CUDA backend failed to initialise, so it runs on the CPU. JAX said: {quote(libraries)}",
             install_hint(f) + " (unset LD_LIBRARY_PATH if it points at older CUDA libraries)",
+        )
+    ]
+
+
+def _no_gpu_listed(f: Facts, j: JaxInfo) -> list[Finding]:
+    """A CUDA plugin is installed, JAX listed its devices, and none is a GPU: nothing else explained why."""
+    if not cuda_majors(j) or _gpu_seen(j) or j.devices is None:
+        return []
+    said = f" JAX said: {quote(j.messages)}" if j.messages else ""
+    return [
+        _finding(
+            "torch-not-installed",
+            "warning",
+            "JAX has a CUDA plugin but lists no GPU",
+            f"jax.devices() lists only {', '.join(sorted({d.platform or '?' for d in j.devices}))} devices "
+            "while "
+            f"{gpu_names(f)} is present.{said}",
+            install_hint(f) + " (reinstall; unset LD_LIBRARY_PATH if it points at other CUDA libraries)",
         )
     ]
 
