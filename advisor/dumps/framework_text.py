@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
+from advisor.dumps.lazy_re import LazyPattern
 from advisor.machine import FrameworkDevice, JaxInfo, TensorflowInfo
 
 Owner = Literal["tensorflow", "jax", "xla"]
@@ -27,52 +28,52 @@ Owner = Literal["tensorflow", "jax", "xla"]
 _MAX_MESSAGES = 40
 _MAX_LINE = 600
 
-MISSING_LIB = re.compile(
+MISSING_LIB = LazyPattern(
     r"Could not load (?:dynamic )?library (?:'(?P<quoted>[^']+)'|(?P<lib>\S+?)\.?(?:\s|$))"
 )
 DLOPEN = "Cannot dlopen some GPU libraries"
-CUDNN_MISMATCH = re.compile(
+CUDNN_MISMATCH = LazyPattern(
     r"Loaded runtime CuDNN library:\s*(?P<loaded>\d+(?:\.\d+)*)(?:\s*\(compatibility version \d+\))?\s+"
     r"but source was compiled with:?\s*(?P<compiled>\d+(?:\.\d+)*)",
     re.IGNORECASE,
 )
-JAX_CUDNN = re.compile(
+JAX_CUDNN = LazyPattern(
     r"Found cuDNN version (?P<loaded>\d+), but JAX was built against version (?P<compiled>\d+)", re.I
 )
-CREATED_GPU = re.compile(
+CREATED_GPU = LazyPattern(
     r"Created device /job:\S+/device:GPU:(?P<index>\d+) with .*?name: (?P<name>[^,]+),"
     r"(?:.*?compute capability: (?P<cc>\d+\.\d+))?"
 )
-FOUND_DEVICE = re.compile(r"pciBusID: \S+ name: (?P<name>.+?) computeCapability: (?P<cc>\d+\.\d+)")
-STREAM_EXECUTOR = re.compile(
+FOUND_DEVICE = LazyPattern(r"pciBusID: \S+ name: (?P<name>.+?) computeCapability: (?P<cc>\d+\.\d+)")
+STREAM_EXECUTOR = LazyPattern(
     r"StreamExecutor device \((?P<index>\d+)\): (?P<name>.+?), Compute Capability (?P<cc>\d+\.\d+)"
 )
 # TensorFlow's gpu_device.cc when a GPU is older than the build supports (the GPU is then skipped).
-IGNORED_GPU = re.compile(
+IGNORED_GPU = LazyPattern(
     r"Ignoring (?:visible )?gpu device \(device: (?P<index>\d+), name: (?P<name>[^,]+),.*?\) "
     r"with Cuda compute "
     r"capability (?P<cc>\d+\.\d+)\. The minimum required Cuda capability is (?P<min>\d+\.\d+)"
 )
-PLUGIN_MISMATCH = re.compile(
+PLUGIN_MISMATCH = LazyPattern(
     r"JAX plugin (?P<plugin>[\w-]+) version (?P<plugin_version>\S+) is installed,\s+but it is not compatible"
     r"\s+with the installed jaxlib version (?P<jaxlib>\d[^\s,]*?)\.?(?:[\s,]|$)"
 )
 PJRT_MISMATCH = "Mismatched PJRT plugin PJRT API version"
 NO_CUDA_JAXLIB = "CUDA-enabled jaxlib is not installed"
-JAX_BACKEND_FAILED = re.compile(
+JAX_BACKEND_FAILED = LazyPattern(
     r"(CUDA backend failed to initialize|Unable to initialize backend 'cuda'"
     r"|Backend 'cuda' failed to initialize"
     r"|Jax plugin configuration error)"
 )
 # jaxlib's CUDA version check, one line per component ("Outdated cuDNN installation found.", then versions);
 # the dump reader joins them into this one form.
-OUTDATED = re.compile(
+OUTDATED = LazyPattern(
     r"Outdated (?P<lib>\w+) installation found\.?(?: \(installed (?P<installed>\d+), minimum supported "
     r"(?P<minimum>\d+)\))?"
 )
-JAXLIB_TOO_NEW = re.compile(r"jaxlib version (\S+) is newer than and incompatible with jax version (\S+)")
+JAXLIB_TOO_NEW = LazyPattern(r"jaxlib version (\S+) is newer than and incompatible with jax version (\S+)")
 # Lines worth keeping verbatim (their facts are read by the patterns above, their words by the rules).
-_KEEP = re.compile(
+_KEEP = LazyPattern(
     r"Could not load (?:dynamic )?library|Cannot dlopen some GPU libraries|Skipping registering GPU devices"
     r"|Loaded runtime CuDNN library|CUDA-enabled jaxlib is not installed|CUDA backend failed to initialize"
     r"|Unable to initialize backend|Jax plugin configuration error"
@@ -85,7 +86,7 @@ _KEEP = re.compile(
     r"|Backend 'cuda' failed to initialize",
     re.IGNORECASE,
 )
-_NOISE = re.compile(r"Unable to register (?:cuDNN|cuFFT|cuBLAS) factory|Could not find TensorRT", re.I)
+_NOISE = LazyPattern(r"Unable to register (?:cuDNN|cuFFT|cuBLAS) factory|Could not find TensorRT", re.I)
 
 
 def owner(line: str) -> Owner | None:

@@ -23,6 +23,7 @@ from typing import Any
 from advisor.dumps import framework_text as ft
 from advisor.dumps import values as v
 from advisor.dumps.detect import hit_lines
+from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import MAX_GPUS, Partial
 from advisor.machine import GPU, FrameworkDevice, HostInfo, JaxInfo, Machine, TensorflowInfo
 
@@ -44,36 +45,36 @@ _TRIGGER = re.compile(
 # tf_env_collect.sh ("tf.version.VERSION = 2.4.0", 2017's "tf.__version__ = 1.2.0"), the issue template list
 # ("- **TensorFlow version (use command below)**: ('v1.2.0-rc2-21-g12f033d', '1.2.0')": GIT_VERSION, VERSION)
 # and "Tensor Flow Version: 2.12.0"-style prints.
-_TF_VERSION = re.compile(
+_TF_VERSION = LazyPattern(
     r"(?:tf\.version\.VERSION\s*=\s*|tf\.__version__\s*[:=]?\s*"
     r"|Tensor ?Flow version(?: \(use command below\))?\**\s*[:=]\s*\**\s*"
     r"|^\s*tensorflow(?:-gpu|-cpu)?\s*[:=]\s*v?)"
     r"(?:\(\s*'v[\w.-]*',\s*')?(?:tf\s*)?v?(?P<v>\d+\.\d+(?:\.\d+)?(?:-?rc\d+)?)",
     re.IGNORECASE,
 )
-_TEMPLATE_HEADER = re.compile(
+_TEMPLATE_HEADER = LazyPattern(
     r"^#{2,4}\s*(?P<key>TensorFlow version|OS platform and distribution|Python version|GPU model and memory"
     r"|CUDA/cuDNN version)\s*$",
     re.IGNORECASE,
 )
 # An answer to "GPU model and memory" that names an NVIDIA card ("RTX 3090 24GB", "1050ti 4 GB", "Tesla T4").
-_NVIDIA_WORDS = re.compile(
+_NVIDIA_WORDS = LazyPattern(
     r"\b(?:nvidia|geforce|gtx|rtx|quadro|tesla|titan|[ahlvt]\d{1,3}|\d{3,4} ?ti|\d{4})\b", re.IGNORECASE
 )
 _LOOKAHEAD = 6  # lines of jaxlib's version report after "Outdated X installation found."
-_BUILD_INFO_PAIR = re.compile(
+_BUILD_INFO_PAIR = LazyPattern(
     r"""['"](?P<k>cuda_version|cudnn_version|is_cuda_build|is_rocm_build|cuda_compute_capabilities)['"]\s*[,:]\s*"""
     r"""(?P<v>\[[^\]]*\]|'[^']*'|"[^"]*"|True|False)"""
 )
-_PHYSICAL = re.compile(r"PhysicalDevice\(name='/physical_device:(?P<kind>GPU|XLA_GPU):(?P<index>\d+)'")
-_NUM_GPUS = re.compile(r"Num GPUs Available:?\s*(?P<n>\d+)")
-_JAX_KV = re.compile(r"^\s*(?P<k>jax|jaxlib|python)\s*:\s+(?P<v>\d\S*)")
-_JAX_PLUGIN_KV = re.compile(r"^\s*(?P<k>jax[_-](?:cuda|rocm)\d*[_-](?:plugin|pjrt))\s*[:=]?\s+(?P<v>\d\S*)")
-_JAX_DEVICES = re.compile(r"jax\.devices \((?P<n>\d+) total, \d+ local\):\s*\[(?P<list>.*)\]")
-_JAX_DEVICE = re.compile(r"(?P<kind>\w*?)Device\(id=(?P<id>\d+)")
-_UNAME = re.compile(r"platform: uname_result\(system='(?P<system>[^']*)'.*?machine='(?P<machine>[^']*)'")
-_WINDOWS_HINT = re.compile(r"nvcuda\.dll|cudart64_\d+\.dll|cudnn64_\d+\.dll|\b[A-Z]:\\")
-_OS_WORDS = re.compile(
+_PHYSICAL = LazyPattern(r"PhysicalDevice\(name='/physical_device:(?P<kind>GPU|XLA_GPU):(?P<index>\d+)'")
+_NUM_GPUS = LazyPattern(r"Num GPUs Available:?\s*(?P<n>\d+)")
+_JAX_KV = LazyPattern(r"^\s*(?P<k>jax|jaxlib|python)\s*:\s+(?P<v>\d\S*)")
+_JAX_PLUGIN_KV = LazyPattern(r"^\s*(?P<k>jax[_-](?:cuda|rocm)\d*[_-](?:plugin|pjrt))\s*[:=]?\s+(?P<v>\d\S*)")
+_JAX_DEVICES = LazyPattern(r"jax\.devices \((?P<n>\d+) total, \d+ local\):\s*\[(?P<list>.*)\]")
+_JAX_DEVICE = LazyPattern(r"(?P<kind>\w*?)Device\(id=(?P<id>\d+)")
+_UNAME = LazyPattern(r"platform: uname_result\(system='(?P<system>[^']*)'.*?machine='(?P<machine>[^']*)'")
+_WINDOWS_HINT = LazyPattern(r"nvcuda\.dll|cudart64_\d+\.dll|cudnn64_\d+\.dll|\b[A-Z]:\\")
+_OS_WORDS = LazyPattern(
     r"\b(?P<os>windows|win ?1[01]|win10|ubuntu|linux|debian|centos|fedora|macos|mac os|wsl)", re.I
 )
 
@@ -272,7 +273,7 @@ def _build_info(pairs: dict[str, str]) -> dict[str, Any]:
 
 def _jax_devices(listed: str) -> list[FrameworkDevice]:
     out = []
-    for m in _JAX_DEVICE.finditer(listed):
+    for m in _JAX_DEVICE.compiled.finditer(listed):
         kind = m["kind"].lower()
         platform = "cpu" if kind == "cpu" else "tpu" if kind == "tpu" else "rocm" if "rocm" in kind else "gpu"
         out.append(FrameworkDevice(index=int(m["id"]), platform=platform))
