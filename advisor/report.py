@@ -135,7 +135,8 @@ class WorkloadEstimate(_Record):
     memory: MemoryBreakdown
     assumptions: list[str]
     cards: list[CardFit]
-    advice: list[str] = Field(default_factory=list)  # what would make it fit, when nothing does
+    advice: list[str] = Field(default_factory=list)  # what would make it fit, or a cheaper recipe that would
+    picks: list[str] = Field(default_factory=list)  # one to three setups called out, each with why
 
 
 class Report(_Record):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from advisor.knowledge.cards import Card, Throughput
 from advisor.recommend.advice import advise
 from advisor.recommend.memory import components
-from advisor.recommend.rank import card_capacity, fewest_gpus, rank_cards
+from advisor.recommend.rank import Rate, card_capacity, fewest_gpus, rank_cards
 from advisor.recommend.resolve import Resolved, resolve
 from advisor.recommend.throughput import (
     BANDWIDTH_EFFICIENCY,
+    DECODE_TOKEN_OVERHEAD_S,
     MFU_TRAINING,
     card_rates,
     estimate_throughput,
@@ -37,11 +38,11 @@ def _resolve(**options: object) -> Resolved:
 def test_decode_at_batch_1_is_memory_bound_on_weight_bytes() -> None:
     # tokens/s ≈ bandwidth x efficiency / bytes read per token (weights + KV cache). Llama 2 7B fp16 is
     # 13.5 GB of weights; 1000 GB/s x 70% / 13.5 GB ≈ 52 tokens/s (a short context adds little KV).
-    r = _resolve(model="llama-2-7b", precision="fp16", seq_len=128)
+    r = _resolve(model="llama-2-7b", precision="fp16", seq_len=128, engine="transformers")
     c = components(r)
     tp = estimate_throughput(r, c, card_rates(card("a", 80), "fp16", "inference"), gpus=1)
     assert tp.bound == "memory" and tp.unit == "tokens/s"
-    expected = 1000e9 * BANDWIDTH_EFFICIENCY / (6.738e9 * 2)
+    expected = 1 / (6.738e9 * 2 / (1000e9 * BANDWIDTH_EFFICIENCY) + DECODE_TOKEN_OVERHEAD_S)
     assert tp.value is not None and abs(tp.value - expected) / expected < 0.02
 
 
@@ -128,7 +129,10 @@ def test_sorting_by_cost_and_price_performance() -> None:
     ]
     r = _resolve(model="llama-2-7b", precision="int8", seq_len=1024)
     c = components(r)
-    assert [f.id for f in rank_cards(r, c, cards, "cost")] == ["cheap", "fast", "unpriced"]
+    assert [f.id for f in rank_cards(r, c, cards, "price")] == ["cheap", "fast", "unpriced"]
+    # cost: hourly rent of the GPUs needed; cards without a known rate come after
+    rates = {"fast": Rate(1.0, "test", "2026-01", "test"), "unpriced": Rate(2.0, "test", "2026-01", "test")}
+    assert [f.id for f in rank_cards(r, c, cards, "cost", rates)] == ["fast", "unpriced", "cheap"]
     assert [f.id for f in rank_cards(r, c, cards, "throughput")] == ["fast", "unpriced", "cheap"]
     # price/perf: 4x the bandwidth for 6x the price → cheap wins
     assert rank_cards(r, c, cards, "price-perf")[0].id == "cheap"

@@ -88,9 +88,54 @@ def test_resolve_rejects_what_does_not_apply() -> None:
         _filled(model="gpt-5")
 
 
-def test_bare_parameter_count_gets_a_stated_shape() -> None:
-    r = resolve(workload_from_options(params="7B"), [])
-    assert r.model.layers and r.model.hidden_size
-    # N ≈ 12·L·d² (Kaplan et al. 2020): the assumed shape must reproduce the count within 15%
-    assert abs(12 * r.model.layers * r.model.hidden_size**2 - 7e9) / 7e9 < 0.15
-    assert any("assumed" in a for a in r.assumptions)
+def _count(m: object) -> int:
+    """Parameters a shape implies: block linears + norms + embeddings (+ untied head)."""
+    from advisor.recommend.memory import linear_shapes
+
+    blocks = sum(i * o * n for i, o, n in linear_shapes(m))  # type: ignore[arg-type]
+    emb = (m.vocab_size or 0) * m.hidden_size * (1 if m.tied_embeddings else 2)  # type: ignore[attr-defined]
+    return blocks + emb + 2 * m.layers * m.hidden_size  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize("size", ["125M", "1B", "7B", "13B", "70B", "180B", "405B"])
+def test_bare_parameter_count_gets_a_stated_shape_that_adds_up(size: str) -> None:
+    r = resolve(workload_from_options(params=size), [])
+    assert abs(_count(r.model) - r.model.params) / r.model.params < 0.06
+    assert any("assumed" in a and "give --model" in a for a in r.assumptions)
+
+
+def test_params_70b_kv_cache_is_within_10_percent_of_llama_2_70b() -> None:
+    # meta-llama/Llama-2-70b-hf config.json: 80 layers, 64 heads, 8 KV heads, head dim 128 →
+    # 2 x 80 x 8 x 128 x 2 bytes = 327,680 bytes per token in fp16 (Touvron et al. 2023: 70B uses GQA).
+    from advisor.recommend.memory import kv_bytes_per_token
+
+    for size in ("70B", "72B"):
+        r = resolve(workload_from_options(params=size, precision="fp16"), [])
+        assert abs(kv_bytes_per_token(r) - 327_680) / 327_680 < 0.10
+
+
+@pytest.mark.parametrize("spelling", ["7", "70", "1e400", "9" * 400, "inf", "nan"])
+def test_params_needs_a_unit_and_a_finite_size(spelling: str) -> None:
+    with pytest.raises(InputError):
+        parse_params(spelling)
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "value"),
+    [({"task": "fine-tune"}, "task", "finetune"), ({"task": "train"}, "task", "finetune"),
+     ({"task": "finetune", "optimizer": "adam"}, "optimizer", "adamw"),
+     ({"precision": "float16"}, "precision", "fp16"), ({"precision": "bfloat16"}, "precision", "bf16"),
+     ({"precision": "Q4_K_M"}, "precision", "q4_k_m"),
+     ({"engine": "deepspeed", "task": "train"}, "engine", "zero3"),
+     ({"kv_dtype": "q8_0"}, "kv_dtype", "q8_0")],
+)  # fmt: skip
+def test_common_spellings_are_accepted(options: dict[str, str], field: str, value: str) -> None:
+    w = workload_from_options(model="gpt2", **options)  # type: ignore[arg-type]
+    assert getattr(w, field) == value
+
+
+@pytest.mark.parametrize("option", ["seq_len", "batch", "gpus", "lora_rank", "max_gpus"])
+def test_huge_whole_numbers_are_input_errors(option: str) -> None:
+    extra = {"task": "lora"} if option == "lora_rank" else {}
+    with pytest.raises(InputError, match="too large"):
+        workload_from_options(model="gpt2", **{option: "9" * 400}, **extra)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ def test_t4_with_13939_mib_free_cannot_hold_a_7b_model_in_fp16() -> None:
     findings, est = _check(t4, "model=llama-2-7b,precision=fp16")
     assert _codes(findings) == [("insufficient-memory", "error")]
     f = findings[0]
-    assert f.gpu == 0 and "13.6 GiB free memory" in f.detail and f.fix and "--precision int8" in f.fix
+    assert f.gpu == 0 and "13.6 GiB free memory" in f.detail and f.fix and "--precision q8_0" in f.fix
     assert est.cards[0].id == "tesla-t4" and not est.cards[0].fits
     # 8-bit weights (6.7 GB) fit: no finding, and the estimate says so
     ok, est8 = _check(t4, "model=llama-2-7b,precision=int8")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from advisor.knowledge.loader import CardsAndModels
+    from advisor.recommend.resolve import Resolved
     from advisor.recommend.workload import Workload
     from advisor.report import CardFit, WorkloadEstimate
 
@@ -48,17 +49,40 @@ def recommend(
         None,
         "--model",
         "-m",
-        help="A model preset: llama-3-8b, mistral-7b, gpt2, sdxl ... (see --list-models).",
+        help="A preset (llama-3-8b, mistral-7b, gpt2 ...; see --list-models), a config.json or model "
+        "folder, or a Hugging Face Hub id (org/name; needs the hf extra and network).",
     ),
     params: str | None = typer.Option(
-        None, "--params", help="A parameter count instead of a preset: 7B, 125M."
+        None, "--params", help="A parameter count instead of a model, with its unit: 7B, 125M."
     ),
-    task: str = typer.Option("inference", "--task", help="inference | lora | qlora | finetune | pretrain."),
-    precision: str = typer.Option("bf16", "--precision", help="fp32 | bf16 | fp16 | fp8 | int8 | int4."),
+    task: str = typer.Option(
+        "inference", "--task", help="inference | lora | qlora | finetune (fine-tune, train) | pretrain."
+    ),
+    precision: str = typer.Option(
+        "bf16",
+        "--precision",
+        help="Weights: fp32 | bf16 | fp16 | fp8 | int8 | nf4 | gptq | awq | GGUF q8_0, q6_k, q5_k_m, "
+        "q4_k_m, q4_0, q3_k_m, q2_k ... (float16, bfloat16, 4bit accepted).",
+    ),
+    kv_dtype: str | None = typer.Option(
+        None, "--kv-dtype", help="KV cache: fp16 | bf16 | fp8 | q8_0 | q4_0 (default: the weights' 16-bit)."
+    ),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help="Runtime: llama.cpp | transformers | vllm (inference); pytorch | zero1 | zero2 | zero3 | "
+        "fsdp (training). Default: the usual one for the task and format.",
+    ),
     seq_len: int | None = typer.Option(
         None, "--seq-len", help="Tokens per sequence (context for inference)."
     ),
     batch: int = typer.Option(1, "--batch", help="Sequences or images per step, all GPUs together."),
+    card: str | None = typer.Option(
+        None, "--card", help="Judge one card (with --gpus N for N of them): fit, speed, --max-context."
+    ),
+    max_context: bool = typer.Option(
+        False, "--max-context", help="With --card: the longest context and the largest batch that fit."
+    ),
     optimizer: str | None = typer.Option(
         None, "--optimizer", help="Training: adamw (default) | adamw-8bit | sgd | adafactor."
     ),
@@ -77,7 +101,10 @@ def recommend(
         None, "--min-throughput", help="Minimum estimated tokens/s (or images/s)."
     ),
     sort: str = typer.Option(
-        "gpus", "--sort", help="Rank fitting cards by: gpus | throughput | price-perf | cost."
+        "cost",
+        "--sort",
+        help="Rank fitting setups by: cost (cheapest hourly rent, default) | gpus | throughput | "
+        "price-perf | price (launch price).",
     ),
     top: int | None = typer.Option(None, "--top", help="Show the first N cards (default 15; JSON: all)."),
     list_models: bool = typer.Option(False, "--list-models", help="List the model presets and exit."),
@@ -89,6 +116,7 @@ def recommend(
     from advisor.errors import InputError
     from advisor.knowledge.loader import load_cards_and_models
     from advisor.recommend import estimate
+    from advisor.recommend.prices import load_rates
     from advisor.recommend.rank import SORTS
 
     knowledge = load_cards_and_models(catalog)  # no compat tables: quicker to load, nothing here uses them
@@ -96,9 +124,17 @@ def recommend(
         _list_models(knowledge, json)
         return
     if sort not in SORTS:
-        raise InputError(f"--sort must be one of {', '.join(SORTS)}; got {sort!r}")
-    if top is not None and top < 1:
-        raise InputError(f"--top must be at least 1, got {top}")
+        raise InputError(f"--sort must be one of {', '.join(SORTS)}; got {sort[:40]!r}")
+    if top is not None and not 1 <= top <= 100_000:
+        raise InputError(f"--top must be between 1 and 100000, got {str(top)[:20]}")
+    if max_context and card is None:
+        raise InputError("--max-context needs --card (the card to fit; --gpus N for several)")
+    preset = None
+    if model is not None and not _is_preset(model, knowledge):
+        from advisor.recommend.hf_config import load_model, looks_like_source
+
+        if looks_like_source(model):
+            preset = load_model(model)
     workload = workload_from_options(
         model=model,
         params=params,
@@ -113,14 +149,28 @@ def recommend(
         max_gpus=max_gpus,
         budget=budget,
         min_throughput=min_throughput,
+        engine=engine,
+        kv_dtype=kv_dtype,
     )
-    result = estimate(workload, knowledge, sort=sort)
+    if preset is not None:
+        workload = workload.model_copy(update={"model": preset.id})
+    if card is not None:
+        one_card(workload, knowledge, card, preset, max_context=max_context, as_json=json)
+        return
+    result = estimate(workload, knowledge, sort=sort, rates=load_rates(catalog), model=preset)
     if json:
         if top is not None:
             result = result.model_copy(update={"cards": result.cards[:top]})
         emit_json(result)
         return
     render_estimate(result, console(markup=True), top=top or 15)
+
+
+def _is_preset(name: str, knowledge: CardsAndModels) -> bool:
+    from advisor.knowledge.models import normalise_model_name
+
+    key = normalise_model_name(name)
+    return any(normalise_model_name(n) == key for p in knowledge.models for n in p.names())
 
 
 def _list_models(knowledge: CardsAndModels, as_json: bool) -> None:
@@ -131,26 +181,45 @@ def _list_models(knowledge: CardsAndModels, as_json: bool) -> None:
         emit_json([m.model_dump(mode="json") for m in knowledge.models])
         return
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title="Model presets", title_justify="left")
-    for col in ("id", "name", "kind", "params", "layers", "hidden", "heads/kv", "context"):
-        table.add_column(col)
+    out = console()
+    columns = ["id", "name", "kind", "params", "layers", "hidden", "heads/kv", "context"]
+    rows = []
     for m in sorted(knowledge.models, key=lambda m: m.id):
-        heads = f"{m.heads}/{m.key_value_heads}" if m.heads else ""
         params = format_params(m.params)
         if m.active_params:
             params += f" ({format_params(m.active_params)} active)"
-        table.add_row(
-            m.id,
-            m.name,
-            m.kind,
-            params,
-            str(m.layers or ""),
-            str(m.hidden_size or ""),
-            heads,
-            str(m.max_seq_len or ""),
+        rows.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "kind": m.kind,
+                "params": params,
+                "layers": str(m.layers or ""),
+                "hidden": str(m.hidden_size or ""),
+                "heads/kv": f"{m.heads}/{m.key_value_heads}" if m.heads else "",
+                "context": str(m.max_seq_len or ""),
+            }
         )
-    console().print(table)
+    # Ids are what -m needs: never cut them. Leave out the less important columns until the rest fit.
+    width = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in columns}
+    dropped: list[str] = []
+    for victim in ("name", "hidden", "layers", "context", "kind", "heads/kv"):
+        if sum(width[c] + 3 for c in columns) + 1 <= out.width:
+            break
+        columns.remove(victim)
+        dropped.append(victim)
+    table = Table(title="Model presets", title_justify="left")
+    for col in columns:
+        table.add_column(col, no_wrap=True, min_width=width[col] if col == "id" else None)
+    for row in rows:
+        table.add_row(*(Text(row[c]) for c in columns))
+    out.print(table)
+    if dropped:
+        out.print(
+            Text(f"(left out for the terminal's width: {', '.join(dropped)}; --json shows every field)")
+        )
 
 
 def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) -> None:
@@ -182,10 +251,14 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
         mem.add_row(f"per GPU (x{workload.gpus})", format_bytes(m.per_gpu))
     out.print(mem)
 
-    fitting = sum(1 for c in result.cards if c.fits)
+    one = sum(1 for c in result.cards if c.fits and (workload.gpus or c.gpus_needed) == 1)
+    several = sum(1 for c in result.cards if c.fits) - one
+    title = f"Cards: {one} of {len(result.cards)} fit on one GPU"
+    if several:
+        title += f", {several} more on several"
     # The reasons are long: beside the table on a wide terminal, else as notes under it for the first few.
     wide = out.width >= 150
-    table = Table(title=f"Cards ({fitting} of {len(result.cards)} fit)", title_justify="left")
+    table = Table(title=title, title_justify="left")
     shown = result.cards[:top]
     rows = [_card_row(i, card) for i, card in enumerate(shown, 1)]
     widths = [
@@ -213,8 +286,15 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
             out.print(f"  #{i} {escape(card.name)}: {escape(card.reason)}")
     if len(result.cards) > top:
         out.print(f"({len(result.cards) - top} more: --top N shows more, --json shows all)")
+    if result.picks:
+        out.print("[bold]Picks[/bold]")
+        for line in result.picks:
+            out.print(f"  - {escape(line)}")
     if result.advice:
-        out.print("[bold]No card fits as asked. What would make it fit:[/bold]")
+        if any(c.fits for c in result.cards):
+            out.print("[bold]Cheaper recipes[/bold]")
+        else:
+            out.print("[bold]No card fits as asked. What would make it fit:[/bold]")
         for line in result.advice:
             out.print(f"  - {escape(line)}")
     out.print("[bold]Assumptions[/bold]")
@@ -251,3 +331,96 @@ def _card_row(rank: int, card: CardFit) -> list[Text]:
         Text(card.bound or "-"),
         Text(f"{card.price_perf:,.1f}" if card.price_perf is not None else "-"),
     ]
+
+
+def _one_card_lines(
+    workload: Workload,
+    knowledge: CardsAndModels,
+    card_name: str,
+    preset: object,
+    *,
+    max_context: bool,
+) -> tuple[dict[str, object], list[str]]:
+    """The fit of one card (x --gpus) and, with ``max_context``, the longest context and batch that fit."""
+    from advisor.errors import InputError
+    from advisor.knowledge.query import lookup
+    from advisor.recommend.capacity import limits
+    from advisor.recommend.memory import components, per_gpu_bytes
+    from advisor.recommend.rank import card_capacity, device_cards, engine_capacity, evaluate_card
+    from advisor.recommend.resolve import resolve
+    from advisor.units import format_bytes
+
+    found = lookup(knowledge.cards, card_name)
+    if found.card is None:
+        options = [c.id for c in found.candidates] or list(found.suggestions)
+        hint = f" (did you mean {', '.join(options[:5])}?)" if options else ""
+        raise InputError(f"--card {card_name[:60]!r}: not one card in the catalog{hint}")
+    card = found.card
+    devices = dict((c.part_of, c) for c in knowledge.cards if c.part_of)
+    card = devices.get(card.id, card)  # an MI250X is judged as the GCD a process sees
+    name = dict((c.id, n) for c, n in device_cards(knowledge.cards)).get(card.id, card.name)
+    models = [preset] if preset is not None else knowledge.models
+    r = resolve(workload, models)  # type: ignore[arg-type]
+    gpus = workload.gpus or 1
+    pinned = r.workload.model_copy(update={"gpus": gpus, "max_gpus": max(gpus, workload.max_gpus)})
+    from advisor.recommend.resolve import Resolved
+
+    r = Resolved(workload=pinned, model=r.model, assumptions=r.assumptions, engine=r.engine)
+    c = components(r)
+    fit = evaluate_card(r, c, card, name)
+    capacity = engine_capacity(r, card_capacity(card))
+    setup = f"{gpus} x {name}" if gpus > 1 else name
+    lines = [f"{setup}: " + ("fits" if fit.fits else "does not fit") + f" — {fit.reason}"]
+    data: dict[str, object] = {"card": card.id, "gpus": gpus, "fit": fit.model_dump(mode="json")}
+    if max_context:
+        lim = limits(r, capacity, gpus)
+        data["max_seq_len"] = lim.max_seq_len
+        data["max_batch"] = lim.max_batch
+        if lim.max_seq_len is None and r.workload.seq_len is not None:
+            lines.append("longest context: not even one token fits next to the weights")
+        elif lim.max_seq_len is not None:
+            need = per_gpu_bytes(components(_with(r, seq_len=lim.max_seq_len)), lim.batch, gpus)
+            capped = " (the model's trained context; memory allows more)" if lim.capped_at_model else ""
+            lines.append(
+                f"longest context at batch {lim.batch}: {lim.max_seq_len:,} tokens{capped} "
+                f"({format_bytes(need)} of {format_bytes(capacity)} per GPU)"
+            )
+        if lim.max_batch is None:
+            lines.append(f"largest batch at {lim.seq_len:,} tokens: none (one sequence does not fit)")
+        else:
+            lines.append(f"largest batch at {lim.seq_len:,} tokens: {lim.max_batch:,}")
+    lines += [f"assumption: {a}" for a in r.assumptions]
+    return data, lines
+
+
+def _with(r: Resolved, **update: object) -> Resolved:
+    from advisor.recommend.resolve import Resolved
+
+    return Resolved(
+        workload=r.workload.model_copy(update=update), model=r.model, assumptions=(), engine=r.engine
+    )
+
+
+def one_card(
+    workload: Workload,
+    knowledge: CardsAndModels,
+    card_name: str,
+    preset: object,
+    *,
+    max_context: bool,
+    as_json: bool,
+) -> None:
+    from rich.text import Text
+
+    from advisor.cli.common import console, emit_json
+
+    data, lines = _one_card_lines(workload, knowledge, card_name, preset, max_context=max_context)
+    if as_json:
+        data["workload"] = workload.model_dump(mode="json")
+        data["lines"] = lines
+        emit_json(data)
+        return
+    out = console()
+    out.print(Text(f"Workload: {workload.describe()}"))
+    for line in lines:
+        out.print(Text(line))

@@ -65,6 +65,7 @@ class Card(_Strict):
     launch_price_usd: PositiveFloat | None = None
     tflops: Throughput = Field(default_factory=Throughput)
     achievable: dict[Literal["fp32", "tf32", "fp16", "bf16", "fp8"], Achievable] = Field(default_factory=dict)
+    part_of: str | None = None  # id of the board this device is one of (an MI250X GCD): what a process sees
     nvml_names: list[str] = Field(default_factory=list)  # exact names NVML / nvidia-smi / torch report
     pci_device_ids: list[str] = Field(default_factory=list)  # "0x2204"
     unverified: list[str] = Field(default_factory=list)  # fields whose value is unverified (u)

@@ -37,8 +37,11 @@ class ModelPreset(BaseModel):
     max_seq_len: PositiveInt | None = None  # trained context, tokens (max_position_embeddings)
     tied_embeddings: bool | None = None  # input embedding and LM head share one matrix
     gated_mlp: bool | None = None  # SwiGLU-style MLP with three matrices (gate, up, down)
+    activation: str | None = None  # MLP activation as config.json names it (hidden_act / activation_function)
     experts: PositiveInt | None = None  # MoE: experts per layer
     experts_per_token: PositiveInt | None = None  # MoE: experts each token is routed to
+    sliding_window: PositiveInt | None = None  # attention window (Mistral 7B v0.1: 4096); None: full
+    vision_params: PositiveInt | None = None  # multimodal: parameters of the vision tower (in ``params``)
     image_size: PositiveInt | None = None  # vision/diffusion: input side in pixels
     patch_size: PositiveInt | None = None  # ViT: patch side in pixels
     forward_macs: PositiveFloat | None = None  # multiply-accumulates per sample, forward, at image_size

@@ -28,9 +28,11 @@ def _variants(r: Resolved) -> list[tuple[str, dict[str, object]]]:
     w = r.workload
     out: list[tuple[str, dict[str, object]]] = []
     if w.task == "inference":
-        for p in ("fp8", "int8", "int4"):
+        for p in ("q8_0", "q4_k_m", "q3_k_m"):
             if _weight_bits(p) < _weight_bits(w.precision):
                 out.append((f"--precision {p} (quantised weights)", {"precision": p}))
+        if w.kv_dtype is None and r.model.kind == "decoder":
+            out.append(("--kv-dtype q8_0 (8-bit KV cache)", {"kv_dtype": "q8_0"}))
     elif w.task in ("finetune", "pretrain"):
         out.append(("--task lora", {"task": "lora", "lora_rank": DEFAULT_LORA_RANK}))
         out.append((_QLORA_FLAG, _QLORA))
@@ -54,11 +56,22 @@ def _variants(r: Resolved) -> list[tuple[str, dict[str, object]]]:
 
 
 def _weight_bits(precision: str) -> float:
-    return {"fp32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "int8": 8, "int4": 4.25}[precision]
+    from advisor.recommend.formats import WEIGHT_FORMATS
+
+    return WEIGHT_FORMATS[precision].bits
 
 
 def _variant(r: Resolved, update: dict[str, object]) -> Resolved:
-    return Resolved(workload=r.workload.model_copy(update=update), model=r.model, assumptions=())
+    from advisor.recommend.resolve import default_engine
+
+    w = r.workload.model_copy(update=update)
+    if "precision" in update and r.workload.engine is None:
+        # a new weight format may need another runtime (q4_k_m: llama.cpp)
+        w = w.model_copy(update={"engine": None})
+        return Resolved(workload=w, model=r.model, assumptions=(), engine=default_engine(w, r.model))
+    if "task" in update and update["task"] != r.workload.task:
+        return Resolved(workload=w, model=r.model, assumptions=(), engine=default_engine(w, r.model))
+    return Resolved(workload=w, model=r.model, assumptions=(), engine=r.engine)
 
 
 def advise(r: Resolved, fits_where: FitsWhere, *, more_gpus: bool = True) -> list[str]:
@@ -102,3 +115,25 @@ def _flags(update: dict[str, object]) -> str:
         flag = "--" + key.replace("_", "-")
         parts.append(flag if value is True else f"{flag} {value}")
     return " ".join(parts)
+
+
+def recipe_variants(r: Resolved) -> list[tuple[str, Resolved]]:
+    """Cheaper recipes for a job that already fits somewhere: the strongest saver of each kind, as a flag
+    and the variant it gives (QLoRA for full training or LoRA, checkpointing, 8-bit Adam, a 4-bit or
+    KV-cache format for inference)."""
+    w = r.workload
+    out: list[tuple[str, dict[str, object]]] = []
+    if w.task in ("finetune", "pretrain", "lora"):
+        out.append(("QLoRA (--task qlora)", _QLORA))
+        if w.task != "lora":
+            out.append(("LoRA (--task lora)", {"task": "lora", "lora_rank": DEFAULT_LORA_RANK}))
+    if w.is_training and not w.grad_checkpointing:
+        out.append(("--grad-checkpointing", {"grad_checkpointing": True}))
+    if w.is_training and w.optimizer == "adamw" and w.task in ("finetune", "pretrain"):
+        out.append(("--optimizer adamw-8bit", {"optimizer": "adamw-8bit"}))
+    if w.task == "inference" and r.model.kind == "decoder":
+        if _weight_bits(w.precision) > 5:
+            out.append(("4-bit weights (--precision q4_k_m)", {"precision": "q4_k_m"}))
+        if w.kv_dtype is None and (w.seq_len or 0) * w.batch >= 8192:
+            out.append(("an 8-bit KV cache (--kv-dtype q8_0)", {"kv_dtype": "q8_0"}))
+    return [(flag, _variant(r, update)) for flag, update in out]

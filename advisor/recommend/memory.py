@@ -1,16 +1,22 @@
-"""Bytes a workload needs: weights, gradients, optimizer states, activations, KV cache, overhead.
+"""Bytes a workload needs on each GPU: what stays resident, what a step adds at its peak, the runtime's own.
 
-The accounting follows published rules, each named where it is used:
-- mixed-precision training with AdamW: 2 + 2 + 12 bytes per parameter (16-bit weights and gradients;
-  fp32 master weights, momentum and variance) — Rajbhandari et al. 2019, "ZeRO", section 3.1;
-- stored activations per transformer layer (16-bit): the per-tensor count of Korthikanti et al. 2022,
-  "Reducing Activation Recomputation in Large Transformer Models", section 4.1 (34·s·b·h for a GPT layer,
-  without the attention-score terms that FlashAttention never materialises), generalised to GQA and
-  gated MLPs; full recomputation keeps only each layer's input (2·s·b·h per layer), and the loss needs
-  fp32 logits (4·s·b·v);
-- KV cache: 2 (K and V) × layers × KV heads × head dim × tokens × bytes;
-- QLoRA: NF4 weights with double quantisation cost 4.127 bits per parameter (Dettmers et al. 2023,
-  section 3).
+Training is modelled as the peak of a real step, per engine, in two phases (whichever is larger wins):
+
+- forward/backward: resident weights and optimizer states + the stored activations + the loss's copies of
+  the logits + autocast's 16-bit weight copies (mixed precision keeps them for the backward);
+- optimizer: resident + every gradient + the optimizer's temporaries (foreach AdamW builds one
+  parameter-sized temporary list).
+
+The activation and logits coefficients were calibrated against peaks measured with torch's allocator on
+real Hugging Face training steps (benchmarks/measure_training_memory.py, tests/data/memory/); the byte
+counts for weights, gradients and states follow published accounting:
+- mixed precision with AdamW under DeepSpeed ZeRO: 2 + 2 + 12 bytes per parameter (Rajbhandari et al. 2019,
+  "ZeRO", section 3.1); plain PyTorch/HF Trainer autocast keeps fp32 weights and fp32 gradients instead
+  (4 + 4 + 8) plus a 16-bit cast of every matmul weight during the step;
+- KV cache: 2 (K and V) x layers x KV heads x head dim x tokens x bytes (sliding-window models keep at most
+  the window);
+- QLoRA: NF4 weights with double quantisation cost 4.127 bits per parameter; adapters train in the compute
+  dtype (Dettmers et al. 2023 and its qlora.py, which casts LoRA layers to bf16).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from advisor.recommend.formats import KV_FORMATS, WEIGHT_FORMATS
 from advisor.recommend.resolve import Resolved
 from advisor.report import MemoryBreakdown
 
@@ -26,26 +33,49 @@ if TYPE_CHECKING:
     from advisor.knowledge.models import ModelPreset
 
 GiB = 2**30
+MiB = 2**20
 FLOAT_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
-INT4_BYTES = 4.25 / 8  # 4-bit weights + a 16-bit scale and zero per group of 128 (GPTQ/AWQ-style)
-NF4_BYTES = 4.127 / 8  # QLoRA NF4 with double quantisation (Dettmers et al. 2023)
-CUDA_CONTEXT_BYTES = 1 * GiB  # CUDA context, cuBLAS/cuDNN workspaces, NCCL buffers: per GPU
-FRAGMENTATION = 0.05  # the caching allocator's slack on top of live tensors
-ADAPTER_BYTES = 4  # LoRA adapters train in fp32 (peft upcasts adapter weights by default)
+INT4_BYTES = WEIGHT_FORMATS["int4"].bits / 8
+NF4_BYTES = WEIGHT_FORMATS["nf4"].bits / 8
+# On-device memory a process holds before its first tensor: the CUDA context with lazy module loading
+# (CUDA 11.7+), cuBLAS workspaces. torch processes ~0.5 GiB; llama.cpp's ggml-cuda ~0.3 GiB.
+CUDA_CONTEXT_BYTES = GiB // 2
+LLAMA_CPP_CONTEXT_BYTES = 3 * GiB // 10
+# The caching allocator's rounding and fragmentation on what a step allocates and frees (not on weights
+# loaded once): PyTorch's allocator rounds to 512 B blocks and 2 MiB segments and keeps freed blocks.
+FRAGMENTATION = 0.10
+VLLM_GPU_MEMORY_UTILIZATION = 0.90  # vLLM's default: the share of each GPU it takes (weights + KV + rest)
+LLAMA_CPP_UBATCH = 512  # llama.cpp's default physical batch (n_ubatch)
+QLORA_ADAPTER_BYTES = 2  # qlora.py casts the LoRA layers to bf16 (Dettmers et al. 2023's code)
+ADAPTER_BYTES = 4  # peft's default: adapters in fp32 (autocast_adapter_dtype=True)
+
+# fp32 copies of the logits alive at the loss's backward in Hugging Face causal LMs: log-softmax's saved
+# output, the incoming gradient and the gradient it makes (measured 3.03-3.26 copies with checkpointing,
+# where little else is alive: tests/data/memory/).
+LOGITS_FP32_COPIES = 3.0
 
 
 @dataclass(frozen=True)
 class Components:
-    """Whole-job bytes on one GPU, before overhead, plus what sharding needs to split them."""
+    """Whole-job bytes, before runtime overhead, and what sharding needs to split them."""
 
-    weights: float
+    weights: float  # on the GPUs (all of them together)
     gradients: float
-    optimizer: float
-    activations_per_sample: float  # stored (training) or one layer's working set (inference), per sample
+    optimizer: float  # optimizer states, including fp32 master weights where the engine keeps them apart
+    activations_per_sample: float  # training: stored for backward + logits copies; inference: working set
     kv_per_sample: float
     kv_heads: int | None
     gathered_layer: float  # FSDP/ZeRO-3: one layer's 16-bit weights gathered at a time
-    tensor_parallel: bool  # decoder inference shards weights and KV heads; others replicate
+    tensor_parallel: bool  # vLLM-style inference shards weights and KV heads
+    engine: str = "pytorch"
+    layers: int = 1
+    cast_cache: float = 0.0  # autocast's 16-bit copies of the matmul weights, alive for the step
+    optimizer_temp: float = 0.0  # foreach optimizer temporaries (one trainable-sized list)
+    host_weights: float = 0.0  # kept in CPU RAM by the runtime (llama.cpp's token embeddings)
+    compute_buffer: float = 0.0  # llama.cpp: per GPU, fixed at load time for the context
+    logits_per_sample: float = 0.0  # the part of activations_per_sample that is the loss's logits copies
+    offload_layers: int = 0  # llama.cpp -ngl: layers kept in CPU RAM (0: all on GPU)
+    engine_chosen: bool = False  # False: pytorch on one GPU, sharded (FSDP) when split over several
 
 
 def weight_params(model: ModelPreset) -> tuple[int, int]:
@@ -78,138 +108,301 @@ def lora_params(model: ModelPreset, rank: int) -> int:
     return sum(rank * (i + o) * n for i, o, n in linear_shapes(model))
 
 
-def _optimizer_bytes(optimizer: str, params: float, shapes: list[tuple[int, int, int]]) -> float:
-    """Optimizer state bytes for ``params`` fp32 trainable parameters (master copies counted elsewhere)."""
+def matmul_params(model: ModelPreset) -> int:
+    """Parameters in matrix multiplies (block linears and the LM head): what autocast casts to 16-bit."""
+    blocks = sum(i * o * n for i, o, n in linear_shapes(model))
+    head = (model.vocab_size or 0) * (model.hidden_size or 0) if model.kind == "decoder" else 0
+    return min(model.params, blocks + head) if blocks else model.params
+
+
+def _optimizer_bytes(optimizer: str, params: float, shapes: list[tuple[int, int, int]], elem: float) -> float:
+    """Optimizer state bytes for ``params`` trainable parameters whose states are ``elem`` bytes each."""
     if optimizer == "adamw":
-        return 8 * params  # fp32 momentum + variance
+        return 2 * elem * params  # momentum + variance
     if optimizer == "adamw-8bit":
         return 2 * params  # 8-bit momentum + variance (Dettmers et al. 2022, "8-bit Optimizers")
     if optimizer == "sgd":
-        return 4 * params  # fp32 momentum
-    # Adafactor without momentum: factored second moment, one fp32 row and column vector per matrix
+        return elem * params  # momentum
+    # Adafactor without momentum: factored second moment, one row and column vector per matrix
     # (Shazeer & Stern 2018).
-    return 4.0 * sum((i + o) * n for i, o, n in shapes)
+    return elem * sum((i + o) * n for i, o, n in shapes)
 
 
-def activation_bytes_per_token_layer(model: ModelPreset) -> float:
-    """Stored 16-bit activation bytes per token per layer (Korthikanti et al. 2022, generalised)."""
+# Tensors autograd saves per MLP, in units of the MLP width: SwiGLU keeps gate, up, act(gate) and their
+# product; transformers' python tanh-GELU ("gelu_new", GPT-2) keeps its input, 0.5·x, tanh and 1 + tanh
+# plus the output; a fused GELU keeps its input and output.
+_MLP_SAVED = {"gated": 4, "gelu_new": 5, "fused": 2}
+
+
+def activation_bytes_per_token_layer(model: ModelPreset, elem: float = 2.0, mode: str = "16bit") -> float:
+    """Bytes one layer stores for the backward pass, per token (Korthikanti et al. 2022's count, redone for
+    the tensors Hugging Face blocks with SDPA save; calibrated in tests/data/memory/).
+
+    - two norms: input and output each, in fp32 under autocast and fp32 (``mode`` "amp" adds the 16-bit
+      copy autocast makes of the norm output for the next matmul); in pure 16-bit, RMSNorm still keeps an
+      fp32 copy of its input;
+    - attention: Q, K and V as SDPA receives them (K and V repeated to every query head), its output and the
+      output projection's input: 5 x query width (no s x s scores: SDPA/FlashAttention);
+    - MLP: see _MLP_SAVED, in the matmul dtype.
+    """
     assert model.hidden_size and model.heads
     h = model.hidden_size
     hd = model.attention_head_dim or h // model.heads
     q = model.heads * hd
-    kv = (model.key_value_heads or model.heads) * hd
     inner = (model.intermediate_size or 4 * h) * (model.experts_per_token or 1)
-    # norm input, QKV input, Q, K, V, attention output, norm input, MLP input — 2 bytes each
-    attention = 2 * h + 2 * h + 2 * q + 4 * kv + 2 * q + 2 * h + 2 * h
-    # MLP: activation input and output (4·i), or gate, up, act(gate), product for SwiGLU (8·i)
-    mlp = (8 if model.gated_mlp else 4) * inner
-    return float(attention + mlp)
+    if mode == "fp32":
+        norms = 2 * (4 * h + 4 * h)
+    elif mode == "amp":
+        norms = 2 * (4 * h + 4 * h + 2 * h)
+    else:  # whole model in 16-bit
+        norms = 2 * ((4 * h if model.gated_mlp else 2 * h) + 2 * h)
+    attention = 5 * q * elem
+    if model.gated_mlp:
+        saved = _MLP_SAVED["gated"]
+    elif model.activation in ("gelu_new", "gelu_fast", "quick_gelu"):
+        saved = _MLP_SAVED["gelu_new"]
+    else:
+        saved = _MLP_SAVED["fused"]
+    return float(norms + attention + saved * inner * elem)
+
+
+def _weights(r: Resolved) -> tuple[float, float]:
+    """(bytes of weights on the GPUs, bytes the runtime keeps in host RAM) for inference or a frozen base."""
+    w, m = r.workload, r.model
+    fmt = WEIGHT_FORMATS["nf4" if w.task == "qlora" else w.precision]
+    if fmt.bits >= 16 or fmt.whole_model:
+        total = m.params * fmt.bits / 8
+    else:
+        quantisable, kept = weight_params(m)
+        total = quantisable * fmt.bits / 8 + kept * 2
+    host = 0.0
+    if r.engine == "llama.cpp" and m.vocab_size and m.hidden_size:
+        # llama.cpp keeps the input token embeddings in host memory (only the rows looked up are used)
+        host = m.vocab_size * m.hidden_size * fmt.bits / 8
+    return total - host, host
+
+
+def kv_bytes_per_token(r: Resolved) -> float:
+    """KV-cache bytes per token of one sequence, all layers."""
+    m, w = r.model, r.workload
+    if m.kind != "decoder" or not m.has_transformer_shape or not m.layers:
+        return 0.0
+    elem = KV_FORMATS[w.kv_dtype] if w.kv_dtype else (4.0 if w.precision == "fp32" else 2.0)
+    if w.kv_dtype is None and w.precision == "fp8" and r.engine == "vllm":
+        elem = 1.0
+    return float(2 * m.layers * (m.key_value_heads or 1) * (m.attention_head_dim or 0) * elem)
+
+
+def kv_tokens(r: Resolved) -> int:
+    """Tokens the KV cache holds per sequence: the context, or the sliding window where it is smaller."""
+    seq = r.workload.seq_len or 0
+    window = r.model.sliding_window
+    if window and r.engine == "vllm":  # vLLM sizes the cache to the window; llama.cpp keeps the context
+        return min(seq, window)
+    return seq
 
 
 def components(r: Resolved) -> Components:
-    """Every byte count the workload implies, for the whole job on one GPU."""
+    """Every byte count the workload implies, for the whole job."""
+    if r.workload.is_training:
+        return _training(r)
+    return _inference(r)
+
+
+def _inference(r: Resolved) -> Components:
     w, m = r.workload, r.model
-    n_params = float(m.params)
-    shapes = linear_shapes(m)
-    quantisable, kept = weight_params(m)
-    training = w.is_training
-
-    if w.task == "qlora":
-        base = quantisable * NF4_BYTES + kept * 2
-    elif w.precision == "int4":
-        base = quantisable * INT4_BYTES + kept * 2
-    elif w.precision in ("int8", "fp8") and w.task != "finetune" and w.task != "pretrain":
-        base = quantisable * FLOAT_BYTES[w.precision] + kept * 2
-    elif w.precision == "fp32":
-        base = n_params * 4
-    else:
-        base = n_params * 2  # bf16/fp16 weights; fp8 training keeps 16-bit weights, fp8 is for the GEMMs
-
-    gradients = optimizer = 0.0
-    weights = base
-    if w.task in ("finetune", "pretrain"):
-        gradients = n_params * (4 if w.precision == "fp32" else 2)
-        master = 0.0 if w.precision == "fp32" else 4 * n_params  # fp32 master weights (ZeRO's K=12 = 4+4+4)
-        optimizer = master + _optimizer_bytes(w.optimizer or "adamw", n_params, shapes)
-    elif w.task in ("lora", "qlora"):
-        trainable = float(lora_params(m, w.lora_rank or 16))
-        weights += trainable * ADAPTER_BYTES
-        gradients = trainable * ADAPTER_BYTES
-        lora_shapes = [(w.lora_rank or 16, i + o, n) for i, o, n in shapes]
-        optimizer = _optimizer_bytes(w.optimizer or "adamw", trainable, lora_shapes)
-
-    act_scale = 2.0 if w.precision == "fp32" else 1.0  # the count above is for 16-bit activations
+    weights, host = _weights(r)
     tokens = r.tokens_per_sample or 0
     per_sample = 0.0
-    if m.has_transformer_shape and tokens:
-        assert m.layers
-        per_layer = activation_bytes_per_token_layer(m) * act_scale
-        if training:
-            if w.grad_checkpointing:
-                per_sample = tokens * (m.layers * 2 * (m.hidden_size or 0) * act_scale + per_layer)
-            else:
-                per_sample = tokens * m.layers * per_layer
-            if m.kind == "decoder" and m.vocab_size:
-                per_sample += tokens * 4 * m.vocab_size  # fp32 logits for the loss
+    compute = 0.0
+    if m.has_transformer_shape and tokens and m.layers and m.hidden_size and m.heads:
+        h = m.hidden_size
+        inner = (m.intermediate_size or 4 * h) * (m.experts_per_token or 1)
+        if r.engine == "llama.cpp":
+            # ggml's compute buffer, sized once for one micro-batch of n_ubatch tokens: the logits of the
+            # micro-batch (fp32) and, without flash attention, one layer's K·Q scores against the context.
+            ub = min(LLAMA_CPP_UBATCH, tokens)
+            ctx = w.seq_len or tokens
+            compute = (
+                ub * 4.0 * (m.vocab_size or 0) + ub * ctx * m.heads * 4.0 + ub * (3 * h + 2 * inner) * 4.0
+            )
         else:
-            per_sample = tokens * per_layer  # one layer's working set at a time (prefill)
+            # prefill of the whole prompt, one layer at a time: hidden states and the MLP's widest tensors
+            per_sample = tokens * (4 * h + 3 * inner) * 2.0
             if m.kind == "decoder" and m.vocab_size:
-                per_sample += 4 * m.vocab_size  # last-token fp32 logits
-
-    kv_per_sample = 0.0
-    if m.kind == "decoder" and not training and m.has_transformer_shape:
-        assert m.layers
-        kv_bytes = {"fp32": 4, "fp8": 1}.get(w.precision, 2)  # weight-only int8/int4 keep a 16-bit cache
-        per_token = 2 * m.layers * (m.key_value_heads or 1) * (m.attention_head_dim or 0) * kv_bytes
-        kv_per_sample = float(per_token * (w.seq_len or 0))
-
-    gathered = 0.0
-    if training and m.layers:
-        gathered = 2.0 * n_params / m.layers
-
+                per_sample += 4.0 * m.vocab_size  # last-token fp32 logits
+    kv_per_sample = kv_bytes_per_token(r) * kv_tokens(r)
     return Components(
         weights=weights,
-        gradients=gradients,
-        optimizer=optimizer,
+        gradients=0.0,
+        optimizer=0.0,
         activations_per_sample=per_sample,
         kv_per_sample=kv_per_sample,
         kv_heads=m.key_value_heads,
-        gathered_layer=gathered,
-        tensor_parallel=m.kind == "decoder" and not training,
+        gathered_layer=0.0,
+        tensor_parallel=r.engine == "vllm" and m.kind == "decoder",
+        engine=r.engine,
+        layers=m.layers or 1,
+        host_weights=host,
+        compute_buffer=compute,
     )
 
 
+def training_activations(r: Resolved, elem: float, mode: str) -> tuple[float, float]:
+    """(stored activations per sample, the loss's logits copies per sample) for a training step."""
+    w, m = r.workload, r.model
+    tokens = r.tokens_per_sample or 0
+    if not (m.has_transformer_shape and tokens and m.layers and m.hidden_size):
+        return 0.0, 0.0
+    per_layer = activation_bytes_per_token_layer(m, elem, mode)
+    logits = 0.0
+    if m.kind == "decoder" and m.vocab_size:
+        logits = tokens * m.vocab_size * 4.0 * LOGITS_FP32_COPIES
+    if w.grad_checkpointing:
+        # each layer's input kept (the residual stream: fp32 when the weights are fp32, else 16-bit); the
+        # one layer recomputed at a time is alive only after the loss's backward has freed the logits
+        residual = 2.0 if mode == "16bit" else 4.0
+        stored = tokens * m.layers * m.hidden_size * residual
+        return stored + max(0.0, tokens * per_layer - logits), logits
+    return tokens * m.layers * per_layer, logits
+
+
+def _training(r: Resolved) -> Components:
+    w, m = r.workload, r.model
+    n = float(m.params)
+    shapes = linear_shapes(m)
+    engine = r.engine
+    mixed = w.precision != "fp32"
+    optimizer = w.optimizer or "adamw"
+    cast = 0.0
+    if w.task in ("finetune", "pretrain"):
+        if engine == "pytorch-16bit" and mixed:
+            # the whole model in 16-bit: weights, gradients and AdamW states all 2 bytes, no master copy
+            weights, grads = 2 * n, 2 * n
+            states = _optimizer_bytes(optimizer, n, shapes, 2.0)
+            temp = 2 * n if optimizer in ("adamw", "sgd") else 0.0
+        elif engine in ("pytorch", "pytorch-16bit"):
+            # autocast: fp32 weights, fp32 gradients, fp32 states; 16-bit casts of matmul weights
+            weights, grads = 4 * n, 4 * n
+            states = _optimizer_bytes(optimizer, n, shapes, 4.0)
+            cast = 2.0 * matmul_params(m) if mixed else 0.0
+            temp = 4 * n if optimizer in ("adamw", "sgd") else 0.0
+        else:
+            # ZeRO / FSDP mixed precision: 16-bit weights and gradients, fp32 master copy in the states
+            pw = 4.0 if not mixed else 2.0
+            weights, grads = pw * n, pw * n
+            states = (4 * n if mixed else 0.0) + _optimizer_bytes(optimizer, n, shapes, 4.0)
+            temp = 0.0  # the step runs shard by shard on fp32 partitions
+    else:  # lora / qlora: frozen base, trainable adapters
+        base, _host = _weights(r)
+        trainable = float(lora_params(m, w.lora_rank or 16))
+        # peft keeps adapters in fp32 (autocast_adapter_dtype); the QLoRA recipe casts them to bf16
+        adapter = QLORA_ADAPTER_BYTES if w.task == "qlora" and w.precision != "fp32" else 4.0
+        weights = base + trainable * adapter
+        grads = trainable * adapter
+        lora_shapes = [(w.lora_rank or 16, i + o, k) for i, o, k in shapes]
+        states = _optimizer_bytes(optimizer, trainable, lora_shapes, 4.0)  # 32-bit states (paged_adamw_32bit)
+        temp = trainable * adapter
+        if w.task == "qlora" and m.layers and m.hidden_size:
+            # bitsandbytes dequantises one weight matrix at a time to the compute dtype
+            cast = 2.0 * max((i * o for i, o, _ in shapes), default=0)
+    elem = 4.0 if w.precision == "fp32" else 2.0
+    if w.precision == "fp32":
+        mode = "fp32"
+    elif engine == "pytorch" and w.task in ("finetune", "pretrain"):
+        mode = "amp"  # autocast over fp32 weights
+    else:
+        mode = "16bit"  # 16-bit weights (ZeRO/FSDP compute copies, a bf16 or 4-bit frozen base for LoRA)
+    stored, logits = training_activations(r, elem, mode)
+    gathered = 2.0 * n / m.layers if m.layers else 0.0
+    return Components(
+        weights=weights,
+        gradients=grads,
+        optimizer=states,
+        activations_per_sample=stored + logits,
+        kv_per_sample=0.0,
+        kv_heads=m.key_value_heads,
+        gathered_layer=gathered,
+        tensor_parallel=False,
+        engine=engine,
+        layers=m.layers or 1,
+        cast_cache=cast,
+        optimizer_temp=temp,
+        logits_per_sample=logits,
+        engine_chosen=w.engine is not None,
+    )
+
+
+def step_peak_bytes(c: Components, batch: int) -> float:
+    """Live-tensor peak of one training step on one device (what the calibration measured)."""
+    resident = c.weights + c.optimizer
+    forward_backward = c.cast_cache + c.activations_per_sample * batch
+    optimizer_step = c.gradients + c.optimizer_temp
+    return resident + max(forward_backward, optimizer_step)
+
+
+def _context(c: Components) -> float:
+    return float(LLAMA_CPP_CONTEXT_BYTES if c.engine == "llama.cpp" else CUDA_CONTEXT_BYTES)
+
+
 def per_gpu_bytes(c: Components, batch: int, gpus: int) -> int:
-    """What each of ``gpus`` GPUs must hold: FSDP/ZeRO-3-style even shards for training, tensor
-    parallelism for decoder inference (KV split over at most kv_heads), replicas otherwise."""
-    if c.tensor_parallel:
-        kv_split = min(gpus, c.kv_heads or 1)
-        tensors = c.weights / gpus + c.kv_per_sample * batch / kv_split
-        tensors += c.activations_per_sample * batch
-    elif c.gradients or c.optimizer:  # training
-        local_batch = math.ceil(batch / gpus)
-        tensors = (c.weights + c.gradients + c.optimizer) / gpus + (c.gathered_layer if gpus > 1 else 0.0)
-        tensors += c.activations_per_sample * local_batch
-    else:  # data-parallel replicas: each GPU holds the whole model and its share of the batch
-        local_batch = math.ceil(batch / gpus)
-        tensors = c.weights + (c.activations_per_sample + c.kv_per_sample) * local_batch
-    return int(tensors * (1 + FRAGMENTATION) + CUDA_CONTEXT_BYTES)
+    """What each of ``gpus`` GPUs must hold (the busiest one).
+
+    Inference: llama.cpp and transformers split the layers across GPUs (weights and KV cache by layer,
+    llama.cpp's compute buffer on every GPU); vLLM shards by tensor parallelism (KV cache over at most the
+    KV heads) and takes ``gpu_memory_utilization`` of each GPU, which the caller's capacity must allow for.
+    Training: one GPU runs the whole step; several run it data-parallel with the engine's sharding —
+    pytorch (DDP) replicates everything, ZeRO-1 shards optimizer states, ZeRO-2 also gradients, ZeRO-3
+    and FSDP also weights (gathering one layer's 16-bit weights at a time).
+    """
+    gpus = max(1, gpus)
+    if not (c.gradients or c.optimizer):  # inference
+        if c.tensor_parallel:
+            kv_split = min(gpus, c.kv_heads or 1)
+            tensors = c.weights / gpus + c.kv_per_sample * batch / kv_split
+            transient = c.activations_per_sample * batch
+        else:
+            share = math.ceil(c.layers / gpus) / c.layers if c.layers else 1 / gpus
+            tensors = c.weights * share + c.kv_per_sample * batch * share
+            transient = c.activations_per_sample * batch + c.compute_buffer
+        return int(tensors + transient * (1 + FRAGMENTATION) + _context(c))
+    local = math.ceil(batch / gpus)
+    fwd = c.cast_cache + c.activations_per_sample * local
+    sharded_fwd = c.activations_per_sample * local  # sharded engines gather 16-bit layers instead of casting
+    if gpus == 1 or (c.engine in ("pytorch", "pytorch-16bit") and c.engine_chosen):
+        # DDP keeps gradient buckets beside the gradients: one more gradient-sized buffer
+        ddp = c.gradients if gpus > 1 else 0.0
+        resident = c.weights + c.optimizer
+        step = max(fwd, c.gradients + ddp + c.optimizer_temp)
+    elif c.engine == "zero1":
+        resident = c.weights + c.optimizer / gpus
+        step = max(sharded_fwd + c.gradients, c.gradients)
+    elif c.engine == "zero2":
+        resident = c.weights + c.optimizer / gpus
+        step = max(sharded_fwd + c.gradients / gpus, c.gradients / gpus)
+    else:  # zero3 / fsdp (and the default when one GPU is not enough)
+        resident = (c.weights + c.optimizer) / gpus
+        step = max(sharded_fwd + 2 * c.gathered_layer, c.gradients / gpus) + c.gradients / gpus
+    return int(resident + step * (1 + FRAGMENTATION) + _context(c))
 
 
 def breakdown(c: Components, batch: int, gpus: int = 1) -> MemoryBreakdown:
-    """The MemoryBreakdown contract: the whole job on one GPU, and ``per_gpu`` when sharded over ``gpus``."""
-    activations = c.activations_per_sample * batch
+    """The MemoryBreakdown contract: the whole job on one GPU, and ``per_gpu`` when split over ``gpus``."""
+    activations = c.activations_per_sample * batch + c.cast_cache + c.compute_buffer
     kv = c.kv_per_sample * batch
-    tensors = c.weights + c.gradients + c.optimizer + activations + kv
-    overhead = tensors * FRAGMENTATION + CUDA_CONTEXT_BYTES
-    parts = [round(x) for x in (c.weights, c.gradients, c.optimizer, activations, kv, overhead)]
+    one = per_gpu_bytes(c, batch, 1)
+    parts = [round(x) for x in (c.weights, c.gradients, c.optimizer, activations, kv)]
+    # overhead: what the single-GPU peak holds beyond the parts (context, fragmentation). In training the
+    # parts add up to more than the peak (gradients and stored activations are never all alive at once),
+    # so the overhead is then 0 and the total is the peak, not the sum.
+    overhead = max(0, one - sum(parts))
     return MemoryBreakdown(
         weights=parts[0],
         gradients=parts[1],
         optimizer=parts[2],
         activations=parts[3],
         kv_cache=parts[4],
-        overhead=parts[5],
-        total=sum(parts),
+        overhead=overhead,
+        total=one,
         per_gpu=per_gpu_bytes(c, batch, gpus) if gpus > 1 else None,
     )

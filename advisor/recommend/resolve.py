@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,12 +12,22 @@ from advisor.knowledge.models import ModelPreset, normalise_model_name
 from advisor.recommend.workload import DEFAULT_LORA_RANK, Workload, format_params
 
 DEFAULT_SEQ_LEN = {"decoder": 2048, "encoder": 512}
-# Shape assumed for a bare parameter count: a GPT-style dense decoder, N ≈ 12·L·d² (Kaplan et al. 2020,
-# "Scaling Laws", eq. 2.1 without embeddings) with 128 features per layer of depth (d = 128·L, as in
-# Llama 2 7B: 4096 = 128 × 32) and 128-wide heads.
-_ASSUMED_WIDTH_PER_LAYER = 128
-_ASSUMED_HEAD_DIM = 128
-_ASSUMED_VOCAB = 32000
+
+# Shapes for a bare parameter count: published configs of current model families, from which the one
+# nearest in size lends its width, heads, grouped-query KV heads, MLP ratio and vocabulary; the depth is
+# then solved so the count comes out as asked. (params, layers, hidden, heads, kv heads, MLP inner, vocab,
+# tied, gated, family's config)
+_LADDER: tuple[tuple[float, int, int, int, int, int, int, bool, bool, str], ...] = (
+    (124e6, 12, 768, 12, 12, 3072, 50257, True, False, "openai-community/gpt2"),
+    (355e6, 24, 1024, 16, 16, 4096, 50257, True, False, "openai-community/gpt2-medium"),
+    (1.24e9, 16, 2048, 32, 8, 8192, 128256, True, True, "meta-llama/Llama-3.2-1B"),
+    (3.21e9, 28, 3072, 24, 8, 8192, 128256, True, True, "meta-llama/Llama-3.2-3B"),
+    (8.03e9, 32, 4096, 32, 8, 14336, 128256, False, True, "meta-llama/Meta-Llama-3-8B"),
+    (14.8e9, 48, 5120, 40, 8, 13824, 152064, False, True, "Qwen/Qwen2.5-14B"),
+    (32.8e9, 64, 5120, 40, 8, 27648, 152064, False, True, "Qwen/Qwen2.5-32B"),
+    (70.6e9, 80, 8192, 64, 8, 28672, 128256, False, True, "meta-llama/Meta-Llama-3-70B"),
+    (406e9, 126, 16384, 128, 8, 53248, 128256, False, True, "meta-llama/Llama-3.1-405B"),
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,7 @@ class Resolved:
     workload: Workload
     model: ModelPreset
     assumptions: tuple[str, ...]
+    engine: str = "pytorch"  # the runtime the memory and speed are modelled for
 
     @property
     def tokens_per_sample(self) -> int | None:
@@ -53,26 +65,58 @@ def find_model(name: str, presets: Sequence[ModelPreset]) -> ModelPreset:
     )
 
 
+def _layer_params(hidden: int, heads: int, kv: int, inner: int, gated: bool) -> int:
+    hd = hidden // heads
+    attention = 2 * hidden * heads * hd + 2 * hidden * kv * hd
+    return attention + (3 if gated else 2) * hidden * inner + 2 * hidden
+
+
 def assumed_shape(params: int) -> ModelPreset:
-    """A dense decoder shape for a bare parameter count (used for KV cache, activations and LoRA)."""
-    layers = max(1, round((params / (12 * _ASSUMED_WIDTH_PER_LAYER**2)) ** (1 / 3)))
-    hidden = _ASSUMED_WIDTH_PER_LAYER * layers
-    heads = max(1, hidden // _ASSUMED_HEAD_DIM)
+    """A decoder shape for a bare parameter count, borrowed from the published model nearest in size."""
+    near = min(_LADDER, key=lambda row: abs(math.log(row[0] / params)))
+    _, _, hidden, heads, kv, inner, vocab, tied, gated, family = near
+    embeddings = vocab * hidden * (1 if tied else 2)
+    per_layer = _layer_params(hidden, heads, kv, inner, gated)
+    layers = max(1, round((params - embeddings) / per_layer))
+    if params <= embeddings + per_layer:  # tiny: shrink the width instead, keeping 64-wide heads
+        hidden = max(64, int(math.sqrt(params / 12)) // 64 * 64)
+        heads = kv = max(1, hidden // 64)
+        inner, vocab, tied, gated, layers = (
+            4 * hidden,
+            0,
+            True,
+            False,
+            max(1, round(params / (12 * hidden**2))),
+        )
     return ModelPreset(
         id="custom",
         name=f"{format_params(params)}-parameter model",
         kind="decoder",
         params=params,
         layers=layers,
-        hidden_size=heads * _ASSUMED_HEAD_DIM,
+        hidden_size=hidden,
         heads=heads,
-        kv_heads=heads,
-        intermediate_size=4 * heads * _ASSUMED_HEAD_DIM,
-        vocab_size=_ASSUMED_VOCAB,
-        tied_embeddings=False,
-        gated_mlp=False,
-        source="assumed from the parameter count (no preset)",
+        kv_heads=kv,
+        intermediate_size=inner,
+        vocab_size=vocab or None,
+        tied_embeddings=tied,
+        gated_mlp=gated,
+        source="shape assumed from the parameter count: width, heads and vocabulary of "
+        f"{family} (config.json)",
     )
+
+
+def default_engine(workload: Workload, model: ModelPreset) -> str:
+    """The runtime people usually use for this task and format."""
+    from advisor.recommend.formats import WEIGHT_FORMATS
+
+    if workload.engine is not None:
+        return workload.engine
+    if workload.is_training:
+        return "pytorch"
+    if model.kind != "decoder":
+        return "transformers"
+    return WEIGHT_FORMATS[workload.precision].engine
 
 
 def resolve(workload: Workload, presets: Sequence[ModelPreset]) -> Resolved:
@@ -84,10 +128,16 @@ def resolve(workload: Workload, presets: Sequence[ModelPreset]) -> Resolved:
             raise InputError(f"--params {workload.params} contradicts the {model.id} preset ({model.params})")
     elif workload.params is not None:
         model = assumed_shape(workload.params)
+        gqa = (
+            f"grouped-query attention with {model.kv_heads} KV heads"
+            if model.kv_heads != model.heads
+            else "full multi-head attention"
+        )
         notes.append(
-            f"model shape assumed from {format_params(workload.params)} parameters: a dense GPT-style "
-            f"decoder with {model.layers} layers of width {model.hidden_size} (N ≈ 12·L·d², d = 128·L), no "
-            "grouped-query attention (KV cache is an upper bound), 4×d MLP"
+            f"model shape assumed from {format_params(workload.params)} parameters (give --model for the "
+            f"real one): a dense decoder with {model.layers} layers of width {model.hidden_size}, "
+            f"{model.heads} heads, {gqa}, MLP width {model.intermediate_size}, vocabulary "
+            f"{model.vocab_size} — {model.source.split(': ', 1)[-1]}"
         )
     else:
         raise InputError("give the model either by name (--model llama-3-8b) or by size (--params 7B)")
@@ -130,4 +180,6 @@ def resolve(workload: Workload, presets: Sequence[ModelPreset]) -> Resolved:
             "lora_rank": lora_rank,
         }
     )
-    return Resolved(workload=filled, model=model, assumptions=tuple(notes))
+    return Resolved(
+        workload=filled, model=model, assumptions=tuple(notes), engine=default_engine(filled, model)
+    )

@@ -9,7 +9,6 @@ memory-bound.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +27,15 @@ BANDWIDTH_EFFICIENCY = 0.70  # decode kernels reach ~70% of peak memory bandwidt
 # MFU / 0.8 of the measured figure; decode reaches ~80% of a measured streaming-copy bandwidth.
 MEASURED_MATMUL_OF_PEAK = 0.80
 MEASURED_BANDWIDTH_EFFICIENCY = 0.80
+# Per generated token, beyond reading the weights: kernel launches, sampling, the host loop. Calibrated on
+# llama.cpp's single-card decode (tests/data/throughput/llama-cpp-multi-gpu.yaml): 8B Q4_K_M on an RTX 4090.
+DECODE_TOKEN_OVERHEAD_S = 1.0e-3
+# A layer split hands the hidden state from one GPU to the next once per token: a small copy whose cost is
+# its latency (the same tables: 1 -> 8 GPUs adds ~0.8 ms per token for 8B).
+LAYER_HOP_S = 0.15e-3
+# Tensor parallelism all-reduces twice per layer per step; small messages cost their latency.
+ALLREDUCE_LATENCY_S = {"nvlink": 8e-6, "pcie": 25e-6}
+PCIE_GBS = {3: 12.0, 4: 25.0, 5: 50.0, 6: 100.0}  # usable GB/s per direction of an x16 link
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,21 @@ class Rates:
 
 
 @dataclass(frozen=True)
+class Link:
+    """How the GPUs of one setup talk: NVLink (or Infinity Fabric) when the card has it, else PCIe."""
+
+    kind: str  # "nvlink" | "pcie"
+    gbs: float  # usable GB/s per direction per GPU
+
+
+def card_link(card: Card) -> Link:
+    if card.nvlink_gbs:
+        return Link("nvlink", float(card.nvlink_gbs) / 2)
+    width = card.pcie_width or 16
+    return Link("pcie", PCIE_GBS.get(card.pcie_gen or 4, 25.0) * width / 16)
+
+
+@dataclass(frozen=True)
 class Throughput:
     value: float | None
     unit: str | None  # "tokens/s" | "images/s"
@@ -50,10 +73,13 @@ class Throughput:
 
 
 def gemm_precision(precision: str, task: str) -> str:
-    """The dtype a workload's matrix multiplies run in: weight-only int8/int4 and QLoRA compute in bf16."""
-    if precision in ("int8", "int4") or (task == "qlora" and precision != "fp32" and precision != "fp16"):
-        return "bf16"
-    return precision
+    """The dtype a workload's matrix multiplies run in: quantised weights are dequantised (GGUF to fp16,
+    bitsandbytes/GPTQ to bf16), QLoRA computes in bf16 unless asked for fp16/fp32."""
+    from advisor.recommend.formats import WEIGHT_FORMATS
+
+    if task == "qlora":
+        return precision if precision in ("fp32", "fp16") else "bf16"
+    return WEIGHT_FORMATS[precision].compute
 
 
 def card_rates(card: Card, precision: str, task: str) -> Rates:
@@ -138,9 +164,18 @@ def _flops_per_sample(r: Resolved) -> tuple[float, str] | None:
     return None
 
 
-def estimate_throughput(r: Resolved, c: Components, rates: Rates, gpus: int) -> Throughput:
-    """Roofline estimate for ``gpus`` cards with ``rates`` each (linear scaling across GPUs assumed)."""
+def estimate_throughput(
+    r: Resolved, c: Components, rates: Rates, gpus: int, link: Link | None = None
+) -> Throughput:
+    """Roofline estimate for ``gpus`` cards with ``rates`` each.
+
+    Several GPUs do not scale linearly: a layer split (llama.cpp, transformers) runs the layers one GPU
+    after another, so single-stream decode is no faster than one GPU holding everything, plus a hop per
+    GPU; tensor parallelism (vLLM) divides the bytes but adds two all-reduces per layer; data-parallel
+    training adds the gradient all-reduce over the link (ring: 2 x (N-1)/N of the gradients).
+    """
     w = r.workload
+    link = link or Link("pcie", 25.0)
     per = _flops_per_sample(r)
     if per is None:
         return Throughput(
@@ -155,6 +190,10 @@ def estimate_throughput(r: Resolved, c: Components, rates: Rates, gpus: int) -> 
         return Throughput(None, unit, None, f"the catalog has no {missing} for this card")
     compute_eff, bw_eff = _efficiencies(rates, w.is_training)
     tps = 1 if unit == "images/s" else (r.tokens_per_sample or 1)
+    flops_rate = rates.tflops * 1e12 * compute_eff
+    bytes_rate = rates.bandwidth_gbs * 1e9 * bw_eff
+    extra = 0.0
+    multi = ""
 
     if w.is_training:
         linear_mult = 2.0 if w.task in ("lora", "qlora") else 3.0  # frozen weights need no weight gradient
@@ -165,30 +204,59 @@ def estimate_throughput(r: Resolved, c: Components, rates: Rates, gpus: int) -> 
             attention = fwd - 2.0 * r.model.params_per_token
             flops_per_unit = 2.0 * r.model.params_per_token * (linear_mult + recompute)
             flops_per_unit += attention * (3.0 + recompute)
-        local = math.ceil(w.batch / gpus)
+        local = -(-w.batch // gpus)
         units = local * tps
         step_bytes = (3 * c.weights + 2 * c.gradients + 2 * c.optimizer) / gpus
+        t_compute = units * flops_per_unit / flops_rate
+        t_memory = step_bytes / bytes_rate
+        if gpus > 1:
+            grad_bytes = c.gradients  # DDP reduces the gradients in their own dtype
+            extra = 2 * grad_bytes * (gpus - 1) / gpus / (link.gbs * 1e9)
+            multi = (
+                f", {gpus} GPUs data-parallel with a gradient all-reduce over {link.kind} "
+                f"({extra * 1e3:.0f} ms/step)"
+            )
+        step = max(t_compute, t_memory) + extra
+        value = gpus * units / step
         what = "training"
-    elif c.tensor_parallel:  # decoder: one token per sequence per step
+    elif r.model.kind == "decoder":  # one token per sequence per step
         units = w.batch
-        flops_per_unit = fwd
         weights = c.weights * _moe_weight_fraction(r, w.batch)
-        step_bytes = weights / gpus + c.kv_per_sample * w.batch / min(gpus, c.kv_heads or 1)
+        kv = c.kv_per_sample * w.batch
+        if c.tensor_parallel:
+            step_bytes = weights / gpus + kv / min(gpus, c.kv_heads or 1)
+            t_compute = units * fwd / gpus / flops_rate
+            if gpus > 1:
+                extra = 2 * (r.model.layers or 1) * ALLREDUCE_LATENCY_S[link.kind]
+                multi = (
+                    f", {gpus}-way tensor parallel over {link.kind} (+{extra * 1e3:.1f} ms/token all-reduce)"
+                )
+        else:
+            # layer split: GPUs take turns, so the time is that of all the bytes on one GPU's bandwidth
+            step_bytes = weights + kv
+            t_compute = units * fwd / flops_rate
+            if gpus > 1:
+                extra = (gpus - 1) * LAYER_HOP_S
+                multi = (
+                    f", layers split over {gpus} GPUs run in turn (no speed-up for one stream; more memory)"
+                )
+        t_memory = step_bytes / bytes_rate
+        step = max(t_compute, t_memory) + extra + DECODE_TOKEN_OVERHEAD_S
+        value = units / step
         what = "decode"
     else:
-        local = math.ceil(w.batch / gpus)
+        local = -(-w.batch // gpus)
         units = local * tps
-        flops_per_unit = fwd
-        step_bytes = c.weights
+        t_compute = units * fwd / flops_rate
+        t_memory = c.weights / bytes_rate
+        value = gpus * units / max(t_compute, t_memory)
         what = "forward"
+        if gpus > 1:
+            multi = f", {gpus} replicas"
 
-    step_flops = units * flops_per_unit / (gpus if c.tensor_parallel else 1)
-    t_compute = step_flops / (rates.tflops * 1e12 * compute_eff)
-    t_memory = step_bytes / (rates.bandwidth_gbs * 1e9 * bw_eff)
-    scale = 1 if c.tensor_parallel else gpus  # data-parallel replicas each run their own step
-    value = scale * units / max(t_compute, t_memory)
     basis = "measured" if rates.measured else "peak"
     if t_compute >= t_memory:
+        flops_per_unit = (t_compute * flops_rate) / max(units, 1)
         detail = (
             f"{what} compute-bound: {flops_per_unit / 1e9:.3g} GFLOP per {unit.split('s/')[0]} at "
             f"{rates.tflops:.4g} {rates.dtype} TFLOP/s ({basis}) x {compute_eff:.0%}"
@@ -196,10 +264,8 @@ def estimate_throughput(r: Resolved, c: Components, rates: Rates, gpus: int) -> 
         bound = "compute"
     else:
         detail = (
-            f"{what} memory-bound: {step_bytes / 1e9:.3g} GB read per step per GPU at "
+            f"{what} memory-bound: {t_memory * bytes_rate / 1e9:.3g} GB read per step at "
             f"{rates.bandwidth_gbs:.4g} GB/s ({basis}) x {bw_eff:.0%}"
         )
         bound = "memory"
-    if gpus > 1:
-        detail += f", {gpus} GPUs scaling linearly"
-    return Throughput(value, unit, bound, detail)
+    return Throughput(value, unit, bound, detail + multi)

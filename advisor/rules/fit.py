@@ -77,7 +77,7 @@ def check_workload_fit(
     rates = _rates(card, r, bench, [g.index for g in chosen])
     notes.extend(rates.notes)
     pinned = r.workload.model_copy(update={"gpus": len(chosen), "max_gpus": max(len(chosen), 1)})
-    here = Resolved(workload=pinned, model=r.model, assumptions=r.assumptions)
+    here = Resolved(workload=pinned, model=r.model, assumptions=r.assumptions, engine=r.engine)
     fits.append(
         fit_on(
             here,

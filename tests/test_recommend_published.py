@@ -1,0 +1,121 @@
+"""`advisor recommend` against what published runs show (the issue's edge cases) and issue 11's input rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import app
+
+runner = CliRunner()
+
+
+def _json(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["recommend", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def _card(data: dict[str, Any], card_id: str) -> dict[str, Any]:
+    return next(c for c in data["cards"] if c["id"] == card_id)
+
+
+def test_llama_3_8b_fp16_at_4k_fits_a_16_gb_card_and_8k_does_not() -> None:
+    # XiongjieDai/GPU-Benchmarks-on-LLM-Inference README (llama.cpp, May 2024): RTX 4080 16GB ran
+    # "8B F16" at tg 4096 (39.44 tokens/s) and was OOM at tg 8192.
+    at4k = _json("-m", "llama-3-8b", "--precision", "fp16", "--seq-len", "4096")
+    assert _card(at4k, "rtx-4080")["fits"] and _card(at4k, "rtx-4080")["gpus_needed"] == 1
+    at8k = _card(_json("-m", "llama-3-8b", "--precision", "fp16", "--seq-len", "8192"), "rtx-4080")
+    assert at8k["gpus_needed"] != 1
+
+
+def test_llama_3_70b_4bit_at_8k_fits_two_24_gb_cards() -> None:
+    # Same tables: "70B Q4_K_M" on 3090 24GB * 2 and 4090 24GB * 2 at tg 8192 (14.34 / 17.92 tokens/s).
+    data = _json("-m", "llama-3-70b", "--precision", "q4_k_m", "--seq-len", "8192")
+    for card in ("rtx-3090", "rtx-4090"):
+        assert _card(data, card)["fits"] and _card(data, card)["gpus_needed"] == 2
+
+
+def test_65b_qlora_fits_one_48_gb_card() -> None:
+    # Dettmers et al. 2023 (QLoRA): Guanaco 65B fine-tuned on a single 48 GB GPU (r=64, all linear layers,
+    # bf16 compute, gradient checkpointing). LLaMA 65B's config, as a local config.json.
+    data = _json("-m", "tests/data/models/llama-65b/config.json", "--task", "qlora", "--lora-rank", "64",
+                 "--seq-len", "512")  # fmt: skip
+    for card in ("rtx-a6000", "l40s", "a40"):
+        assert _card(data, card)["fits"] and _card(data, card)["gpus_needed"] == 1, _card(data, card)["reason"]
+
+
+def test_mi250x_is_judged_per_gcd_and_listed_once() -> None:
+    # ROCm shows each MI250X GCD as its own 64 GB device (catalog notes; newcomer review item 6).
+    data = _json("--params", "7B", "--task", "finetune", "--top", "100")
+    ids = [c["id"] for c in data["cards"]]
+    assert "mi250x" not in ids and ids.count("mi250x-gcd") == 1
+    gcd = _card(data, "mi250x-gcd")
+    assert "MI250X" in gcd["name"] and "64 GB devices" in gcd["name"]
+    assert gcd["gpus_needed"] is None or gcd["gpus_needed"] >= 2  # ~120 GiB never fits one 64 GB GCD
+
+
+def test_k80_is_not_a_fit_for_current_pytorch() -> None:
+    k80 = _card(_json("-m", "gpt2", "--top", "100"), "tesla-k80")
+    assert not k80["fits"] and "do not support CC 3.7" in k80["reason"]
+
+
+def test_cards_title_counts_one_gpu_fits_apart_from_multi_gpu_ones() -> None:
+    out = runner.invoke(app, ["recommend", "--params", "13B", "--precision", "fp16"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0
+    assert "fit on one GPU" in out.stdout and "more on several" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--params", "7"], "needs a unit"),
+        (["--params", "1e400"], "beyond any model"),
+        (["-m", "gpt2", "--seq-len", "9" * 400], "too large"),
+        (["-m", "gpt2", "--batch", "9" * 400], "too large"),
+        (["-m", "gpt2", "--gpus", "9" * 400], "too large"),
+        (["-m", "gpt2", "--precision", "fp4"], "--precision must be one of"),
+        (["-m", "gpt2", "--engine", "zero3"], "not a inference engine"),
+        (["-m", "gpt2", "--max-context"], "needs --card"),
+        (["-m", "gpt2", "--card", "nonesuch-9000"], "not one card"),
+        (["-m", "/nonexistent/config.json"], "no config.json"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["recommend", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_common_spellings_reach_the_estimate() -> None:
+    data = _json("-m", "llama-3-8b", "--task", "fine-tune", "--optimizer", "adam", "--precision", "bfloat16")
+    assert (data["workload"]["task"], data["workload"]["optimizer"], data["workload"]["precision"]) == (
+        "finetune", "adamw", "bf16",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "200"])
+def test_list_models_never_cuts_an_id(columns: str) -> None:
+    from tests.test_recommend_models import PRESETS
+
+    out = runner.invoke(app, ["recommend", "--list-models"], env={"COLUMNS": columns})
+    assert out.exit_code == 0
+    for model_id in PRESETS:
+        assert model_id in out.stdout, model_id
+    if columns == "60":
+        assert "left out for the terminal's width" in out.stdout
+
+
+def test_max_context_on_a_card() -> None:
+    # llama.cpp ran Llama 3 8B F16 at 4096 on a 16 GB RTX 4080 and ran out at 8192 (XiongjieDai tables)
+    data = _json("-m", "llama-3-8b", "--precision", "fp16", "--card", "rtx-4080", "--max-context")
+    assert 4096 <= data["max_seq_len"] < 8192 and data["max_batch"] >= 1
+    two = _json("-m", "llama-3-70b", "--precision", "q4_k_m", "--card", "rtx-3090", "--gpus", "2",
+                "--max-context", "--seq-len", "8192")  # fmt: skip
+    assert two["max_seq_len"] == 8192 and two["fit"]["fits"]  # the model's trained context
+    none = _json("-m", "llama-3-70b", "--precision", "fp16", "--card", "rtx-4090", "--max-context")
+    assert none["max_seq_len"] is None and not none["fit"]["fits"]
