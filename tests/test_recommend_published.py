@@ -46,7 +46,9 @@ def test_65b_qlora_fits_one_48_gb_card() -> None:
     data = _json("-m", "tests/data/models/llama-65b/config.json", "--task", "qlora", "--lora-rank", "64",
                  "--seq-len", "512")  # fmt: skip
     for card in ("rtx-a6000", "l40s", "a40"):
-        assert _card(data, card)["fits"] and _card(data, card)["gpus_needed"] == 1, _card(data, card)["reason"]
+        assert _card(data, card)["fits"] and _card(data, card)["gpus_needed"] == 1, _card(data, card)[
+            "reason"
+        ]
 
 
 def test_mi250x_is_judged_per_gcd_and_listed_once() -> None:

@@ -9,6 +9,7 @@ read through ``huggingface_hub`` (the optional ``hf`` extra), imported only when
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def _first(cfg: dict[str, Any], *keys: str) -> Any:
 
 def _int(cfg: dict[str, Any], *keys: str) -> int | None:
     v = _first(cfg, *keys)
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         return None
     n = int(v)
     return n if 0 < n < 10**9 else None
@@ -105,6 +106,18 @@ def preset_from_config(cfg: dict[str, Any], name: str) -> ModelPreset:
             params += vision
             if active:
                 active += vision
+    try:
+        return _preset(name, params, active, layers, hidden, heads, kv, head_dim, hd, inner, vocab, max_seq,
+                       tied, gated, experts, per_token, window, vision, text)  # fmt: skip
+    except ValueError as exc:  # pydantic's ValidationError: a shape the schema refuses
+        why = str(exc).splitlines()[-1].strip()[:120]
+        raise InputError(f"{name}: config.json does not describe a usable model ({why})") from None
+
+
+def _preset(name: str, params: int, active: int | None, layers: int, hidden: int, heads: int, kv: int,
+            head_dim: int | None, hd: int, inner: int, vocab: int | None, max_seq: int | None, tied: bool,
+            gated: bool, experts: int | None, per_token: int | None, window: int | None, vision: int | None,
+            text: dict[str, Any]) -> ModelPreset:  # fmt: skip
     return ModelPreset(
         id="custom",
         name=name,
@@ -121,6 +134,7 @@ def preset_from_config(cfg: dict[str, Any], name: str) -> ModelPreset:
         max_seq_len=max_seq,
         tied_embeddings=tied,
         gated_mlp=gated,
+        activation=str(text.get("hidden_act") or text.get("activation_function") or "") or None,
         experts=experts if per_token else None,
         experts_per_token=per_token,
         sliding_window=window,
