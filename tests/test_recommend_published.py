@@ -1,4 +1,4 @@
-"""`advisor recommend` against what published runs show (the issue's edge cases) and issue 11's input rules."""
+"""`advisor recommend` against what published runs show (the issue's edge cases) and issue 11's inputs."""
 
 from __future__ import annotations
 
