@@ -124,3 +124,18 @@ def test_unknown_gpu_memory_falls_back_to_the_catalog_then_to_no_verdict() -> No
 def test_fitting_workload_raises_nothing() -> None:
     findings, est = _check(Machine(gpus=[_rtx3090()]), "model=mistral-7b,task=qlora,seq_len=4096")
     assert findings == [] and est.cards[0].fits and est.workload["grad_checkpointing"] is True
+
+
+def test_this_machine_gets_its_longest_context_and_largest_batch() -> None:
+    # Real `nvidia-smi -q -x` of a Tesla T4 with 13939 MiB free: Llama 3 8B in q4_k_m (4.8 bits per weight,
+    # llama.cpp's table) leaves room for a long context; the figure must fit the free memory exactly.
+    t4 = read_dump(str(SMI / "qx-tesla-t4-driver515.xml"))
+    findings, est = _check(t4, "model=llama-3-8b,precision=q4_k_m,seq_len=4096")
+    assert findings == []
+    lines = [a for a in est.assumptions if "longest context that fits" in a or "largest batch" in a]
+    assert len(lines) == 2, est.assumptions
+    longest = int(lines[0].split("fits is ")[1].split(" tokens")[0].replace(",", ""))
+    assert 4096 <= longest <= 8192  # capped at Llama 3's 8192-token context
+    # a fp16 8B model does not fit 13.6 GiB at all: no context fits, and no batch
+    _, est16 = _check(t4, "model=llama-3-8b,precision=fp16,seq_len=4096")
+    assert not any("longest context that fits" in a for a in est16.assumptions)

@@ -90,6 +90,7 @@ def check_workload_fit(
             capacity_label=f" {source}",
         )
     )
+    notes.extend(_limits_here(here, capacity, len(chosen), label))
     if r.workload.gpus is not None and len(chosen) < r.workload.gpus:
         detail = f"the workload asks for {wanted} GPUs; this machine has {len(chosen)} usable"
         findings.append(_finding(r, None, detail, _fix(here, capacity), wanted))
@@ -102,6 +103,25 @@ def check_workload_fit(
         gpu = chosen[0].index if len(chosen) == 1 else None
         findings.append(_finding(r, gpu, detail, _fix(here, capacity), len(chosen)))
     return findings, _estimate(r, c, fits, notes, len(chosen))
+
+
+def _limits_here(r: Resolved, capacity: int, gpus: int, label: str) -> list[str]:
+    """The longest context and the largest batch that fit this machine's free memory, in words."""
+    from advisor.recommend.capacity import limits
+
+    lim = limits(r, capacity, gpus)
+    out: list[str] = []
+    if lim.max_seq_len is not None:
+        capped = " (the model's trained context; memory allows more)" if lim.capped_at_model else ""
+        out.append(
+            f"on {label}: the longest context that fits is {lim.max_seq_len:,} tokens at batch "
+            f"{lim.batch}{capped}"
+        )
+    if lim.max_batch is not None and r.workload.seq_len:
+        out.append(f"on {label}: the largest batch that fits at {lim.seq_len:,} tokens is {lim.max_batch:,}")
+    elif lim.max_batch is not None:
+        out.append(f"on {label}: the largest batch that fits is {lim.max_batch:,}")
+    return out
 
 
 def _free_bytes(gpu: GPU, knowledge: Knowledge) -> int | None:
