@@ -370,7 +370,8 @@ def _one_card_lines(
     fit = evaluate_card(r, c, card, name)
     capacity = engine_capacity(r, card_capacity(card))
     setup = f"{gpus} x {name}" if gpus > 1 else name
-    lines = [f"{setup}: " + ("fits" if fit.fits else "does not fit") + f" — {fit.reason}"]
+    speed = f", ~{fit.est_throughput:,.1f} {fit.throughput_unit}" if fit.est_throughput is not None else ""
+    lines = [f"{setup}: " + ("fits" if fit.fits else "does not fit") + f"{speed} — {fit.reason}"]
     data: dict[str, object] = {"card": card.id, "gpus": gpus, "fit": fit.model_dump(mode="json")}
     if max_context:
         lim = limits(r, capacity, gpus)
