@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from advisor.errors import InputError
 from advisor.recommend.rank import Rate
@@ -14,6 +15,8 @@ def load_rates(catalog_dir: Path | None = None) -> dict[str, Rate]:
 
     from advisor.knowledge.loader import shipped_catalog_dir
 
+    # the C-accelerated safe loader where PyYAML has it (10x faster; this runs on every `recommend`)
+    safe: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     dirs = [shipped_catalog_dir() / "prices"]
     if catalog_dir is not None:
         dirs.append(Path(catalog_dir) / "prices")
@@ -23,7 +26,7 @@ def load_rates(catalog_dir: Path | None = None) -> dict[str, Rate]:
             continue
         for path in sorted(folder.glob("*.yaml")):
             try:
-                doc = yaml.safe_load(path.read_text(encoding="utf-8")[:1_000_000]) or {}
+                doc = yaml.load(path.read_text(encoding="utf-8")[:1_000_000], Loader=safe) or {}
                 for entry in doc.get("rates", []):
                     rate = float(entry["usd_per_hour"])
                     if not 0 < rate < 1e6:
