@@ -14,11 +14,15 @@ from advisor.units import format_bytes
 
 SORTS = ("cost", "gpus", "throughput", "price-perf", "price")
 DEFAULT_SORT = "cost"
-# The oldest compute capability any current PyTorch CUDA wheel carries: torch 2.8 and later ship sm_50 in
-# their cu126 builds and start at sm_70/sm_75 in cu128+; sm_37 (Kepler K80) was last in torch 2.7 cu118
-# (catalog/compat/torch.yaml, torch_arch_lists).
+# The oldest compute capability any current PyTorch CUDA wheel carries: torch 2.8-2.14 ship sm_50 in
+# their cu126 builds and start at sm_70/sm_75 in cu128+; sm_37 (Kepler K80) was last in torch 2.7 cu118.
+# The newest release, 2.15, drops CUDA 12.6 and with it everything below sm_75 (catalog/compat/torch.yaml,
+# torch_arch_lists; tests/test_recommend_prices.py keeps these in step with it).
 TORCH_MIN_CC = (5, 0)
 TORCH_LAST_FOR_OLDER = "torch 2.7 with CUDA 11.8 (cu118)"
+TORCH_NEWEST = "2.15"
+TORCH_NEWEST_MIN_CC = (7, 5)
+TORCH_LAST_BEFORE_NEWEST = "2.14 (cu126)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ def fit_on(
     link: Link | None = None,
     hourly: Rate | None = None,
     blocker: str | None = None,
+    note: str | None = None,
 ) -> CardFit:
     """One CardFit: memory fit at the asked (or fewest) GPU count, throughput, budget and price checks."""
     w = r.workload
@@ -101,6 +106,8 @@ def fit_on(
             f"({hourly.provider}, {hourly.date})"
         )
 
+    if memory_ok and note:
+        reasons.append(note)
     fits = memory_ok
     if memory_ok and blocker:
         fits = False
@@ -144,6 +151,17 @@ def software_blocker(card: Card) -> str | None:
     return None
 
 
+def software_note(card: Card) -> str | None:
+    """A caveat for cards the newest PyTorch release no longer builds for (they still run older ones)."""
+    cc = card.cc
+    if card.vendor == "nvidia" and cc is not None and TORCH_MIN_CC <= cc < TORCH_NEWEST_MIN_CC:
+        return (
+            f"PyTorch {TORCH_NEWEST} no longer builds for CC {card.compute_capability}: the newest wheels "
+            f"for this card are {TORCH_LAST_BEFORE_NEWEST}"
+        )
+    return None
+
+
 def device_cards(cards: Sequence[Card]) -> list[tuple[Card, str]]:
     """The devices a process sees, once each, with the name to show: a board made of several devices
     (MI250X: two 64 GB GCDs) is judged as its device, named after the board."""
@@ -177,6 +195,7 @@ def evaluate_card(
         link=card_link(card),
         hourly=hourly,
         blocker=software_blocker(card),
+        note=software_note(card),
     )
 
 
