@@ -121,3 +121,13 @@ def test_max_context_on_a_card() -> None:
     assert two["max_seq_len"] == 8192 and two["fit"]["fits"]  # the model's trained context
     none = _json("-m", "llama-3-70b", "--precision", "fp16", "--card", "rtx-4090", "--max-context")
     assert none["max_seq_len"] is None and not none["fit"]["fits"]
+
+
+def test_llama_cpp_partial_offload_when_the_card_is_too_small() -> None:
+    # 70B Q4_K_M (~40 GiB) on one 24 GB card: llama.cpp can keep some layers on the GPU (-ngl) and the rest
+    # in CPU RAM; the speed then falls towards host-memory bandwidth (a few tokens/s; 2 GPUs give 16-19).
+    data = _json("-m", "llama-3-70b", "--precision", "q4_k_m", "--seq-len", "4096", "--card", "rtx-4090")
+    off = data["offload"]
+    assert not data["fit"]["fits"] and 30 <= off["gpu_layers"] < off["layers"] == 80
+    assert 1.0 < off["tokens_per_s"] < 8.0
+    assert "offload" not in _json("-m", "llama-3-8b", "--precision", "q4_k_m", "--card", "rtx-4090")

@@ -390,6 +390,23 @@ def _one_card_lines(
             lines.append(f"largest batch at {lim.seq_len:,} tokens: none (one sequence does not fit)")
         else:
             lines.append(f"largest batch at {lim.seq_len:,} tokens: {lim.max_batch:,}")
+    if not fit.fits:
+        from advisor.recommend.capacity import HOST_BANDWIDTH_GBS, partial_offload
+
+        off = partial_offload(r, capacity, gpus, card.memory_bandwidth_gbs)
+        if off is not None and off.gpu_layers:
+            speed = f", ~{off.tokens_per_s:,.1f} tokens/s" if off.tokens_per_s else ""
+            lines.append(
+                f"with llama.cpp -ngl {off.gpu_layers} ({off.gpu_layers} of {off.layers} layers on the GPU, "
+                f"{format_bytes(off.host_bytes)} in CPU RAM){speed} — host RAM read at "
+                f"{HOST_BANDWIDTH_GBS:g} GB/s (dual-channel DDR5-5600) x 60%"
+            )
+            data["offload"] = {
+                "gpu_layers": off.gpu_layers,
+                "layers": off.layers,
+                "host_bytes": round(off.host_bytes),
+                "tokens_per_s": off.tokens_per_s,
+            }
     lines += [f"assumption: {a}" for a in r.assumptions]
     return data, lines
 

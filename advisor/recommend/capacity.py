@@ -71,3 +71,50 @@ def limits(r: Resolved, capacity: int, gpus: int, *, beyond_model: bool = False)
         batch=r.workload.batch,
         capped_at_model=capped,
     )
+
+
+# Host memory bandwidth assumed for layers left in CPU RAM: dual-channel DDR5-5600 (2 x 44.8 GB/s peak),
+# of which CPU matrix-vector code reaches about 60%.
+HOST_BANDWIDTH_GBS = 89.6
+HOST_EFFICIENCY = 0.60
+
+
+@dataclass(frozen=True)
+class Offload:
+    gpu_layers: int  # llama.cpp -ngl
+    layers: int
+    host_bytes: float  # weights and KV cache left in CPU RAM
+    tokens_per_s: float | None
+
+
+def partial_offload(r: Resolved, capacity: int, gpus: int, bandwidth_gbs: float | None) -> Offload | None:
+    """llama.cpp with only some layers on the GPU(s) (-ngl N), the rest in CPU RAM: the most layers that
+    fit and the decode speed that gives (each token reads the GPU layers at GPU bandwidth and the rest at
+    host bandwidth). None when it is not a llama.cpp decoder job or every layer already fits."""
+    import dataclasses
+
+    from advisor.recommend.throughput import BANDWIDTH_EFFICIENCY, DECODE_TOKEN_OVERHEAD_S
+
+    if r.engine != "llama.cpp" or r.model.kind != "decoder" or not r.model.layers:
+        return None
+    c = components(r)
+    if per_gpu_bytes(c, r.workload.batch, gpus) <= capacity:
+        return None
+    layers = r.model.layers
+    per_layer = (c.weights + c.kv_per_sample * r.workload.batch) / layers
+    best = 0
+    for k in range(layers - 1, 0, -1):
+        part = dataclasses.replace(
+            c, weights=c.weights * k / layers, kv_per_sample=c.kv_per_sample * k / layers
+        )
+        part = dataclasses.replace(part, layers=k)
+        if per_gpu_bytes(part, r.workload.batch, gpus) <= capacity:
+            best = k
+            break
+    host = per_layer * (layers - best)
+    speed = None
+    if bandwidth_gbs:
+        t = per_layer * best / (bandwidth_gbs * 1e9 * BANDWIDTH_EFFICIENCY)
+        t += host / (HOST_BANDWIDTH_GBS * 1e9 * HOST_EFFICIENCY) + DECODE_TOKEN_OVERHEAD_S
+        speed = r.workload.batch / t
+    return Offload(gpu_layers=best, layers=layers, host_bytes=host, tokens_per_s=speed)
