@@ -8,6 +8,7 @@ import pytest
 
 from advisor.knowledge.models import ModelPreset
 from advisor.recommend.memory import (
+    CUDA_CONTEXT_BYTES,
     GiB,
     activation_bytes_per_token_layer,
     breakdown,
@@ -178,3 +179,18 @@ def test_quantised_inference_keeps_embeddings_in_16_bit() -> None:
     int8 = breakdown(components(_resolve(model="llama-3-8b", precision="int8")), batch=1)  # transformers
     embeddings = 2 * 128256 * 4096
     assert int8.weights == (m.params - embeddings) * 1 + embeddings * 2
+
+
+def test_zero_stages_shard_model_states_as_the_zero_paper_figure_1() -> None:
+    # Rajbhandari et al. 2019, figure 1: Ψ = 7.5B, K = 12, N_d = 64 → per-GPU model states: baseline
+    # 120 GB, P_os 31.4 GB, P_os+g 16.6 GB, P_os+g+p 1.9 GB (ZeRO-3 also holds one gathered layer here).
+    def states(engine: str) -> float:
+        r = _resolve(params="7.5B", task="finetune", precision="bf16", engine=engine, seq_len=512)
+        c = dataclasses.replace(components(r), activations_per_sample=0.0)
+        return per_gpu_bytes(c, 64, 64) - CUDA_CONTEXT_BYTES
+
+    assert states("zero1") == pytest.approx(31.4e9, rel=0.10)
+    assert states("zero2") == pytest.approx(16.6e9, rel=0.10)
+    assert states("zero3") < 0.25 * states("zero2")
+    # plain PyTorch DDP replicates all 16 bytes per parameter (and DDP's gradient buckets)
+    assert states("pytorch") > 120e9
