@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from advisor.cli.app import app
+from tests.conftest import REPO
 
 runner = CliRunner()
 
@@ -131,3 +134,17 @@ def test_llama_cpp_partial_offload_when_the_card_is_too_small() -> None:
     assert not data["fit"]["fits"] and 30 <= off["gpu_layers"] < off["layers"] == 80
     assert 1.0 < off["tokens_per_s"] < 8.0
     assert "offload" not in _json("-m", "llama-3-8b", "--precision", "q4_k_m", "--card", "rtx-4090")
+
+
+def test_names_from_a_user_catalog_reach_the_terminal_without_escapes(tmp_path: Path) -> None:
+    # redteam F4: ESC sequences in a user catalog's card name reached the terminal through `recommend`
+    cards = yaml.safe_load((REPO / "catalog" / "cards" / "nvidia-consumer.yaml").read_text())["cards"]
+    card = dict(next(c for c in cards if c["id"] == "rtx-4090"))
+    card.update(id="evil-4090", name="Evil \x1b]0;pwned\x07 4090 \x1b[31mRED\u202e", nvml_names=[],
+                pci_device_ids=[], aliases=[])  # fmt: skip
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "x.yaml").write_text(yaml.safe_dump({"cards": [card]}))
+    for args in (["-m", "llama-3-8b", "--top", "60"], ["-m", "llama-3-8b", "--card", "evil-4090"]):
+        out = runner.invoke(app, ["recommend", *args, "--catalog", str(tmp_path)], env={"COLUMNS": "200"})
+        assert out.exit_code == 0, out.output
+        assert "Evil" in out.stdout and "\x1b" not in out.stdout and "\u202e" not in out.stdout

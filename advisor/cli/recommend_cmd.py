@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import typer
 
 from advisor.cli.common import CATALOG_OPTION, JSON_OPTION
+from advisor.render.safe import safe_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -214,7 +215,7 @@ def _list_models(knowledge: CardsAndModels, as_json: bool) -> None:
     for col in columns:
         table.add_column(col, no_wrap=True, min_width=width[col] if col == "id" else None)
     for row in rows:
-        table.add_row(*(Text(row[c]) for c in columns))
+        table.add_row(*(Text(safe_text(row[c], one_line=True)) for c in columns))
     out.print(table)
     if dropped:
         out.print(
@@ -279,27 +280,27 @@ def render_estimate(result: WorkloadEstimate, out: Console, *, top: int = 15) ->
     if wide:
         table.add_column("why")
     for row, card in zip(rows, shown, strict=True):
-        table.add_row(*row, *([Text(card.reason)] if wide else []))
+        table.add_row(*row, *([Text(safe_text(card.reason))] if wide else []))
     out.print(table)
     if not wide:
         for i, card in enumerate(shown[:5], 1):
-            out.print(f"  #{i} {escape(card.name)}: {escape(card.reason)}")
+            out.print(f"  #{i} {escape(safe_text(card.name))}: {escape(safe_text(card.reason))}")
     if len(result.cards) > top:
         out.print(f"({len(result.cards) - top} more: --top N shows more, --json shows all)")
     if result.picks:
         out.print("[bold]Picks[/bold]")
         for line in result.picks:
-            out.print(f"  - {escape(line)}")
+            out.print(f"  - {escape(safe_text(line))}")
     if result.advice:
         if any(c.fits for c in result.cards):
             out.print("[bold]Cheaper recipes[/bold]")
         else:
             out.print("[bold]No card fits as asked. What would make it fit:[/bold]")
         for line in result.advice:
-            out.print(f"  - {escape(line)}")
+            out.print(f"  - {escape(safe_text(line))}")
     out.print("[bold]Assumptions[/bold]")
     for line in result.assumptions:
-        out.print(f"  - {escape(line)}")
+        out.print(f"  - {escape(safe_text(line))}")
 
 
 _CARD_COLUMNS: tuple[tuple[str, Literal["left", "right"]], ...] = (
@@ -324,7 +325,7 @@ def _card_row(rank: int, card: CardFit) -> list[Text]:
         speed = f"{card.est_throughput:,.{digits}f} {card.throughput_unit}"
     return [
         Text(str(rank)),
-        Text(card.name),
+        Text(safe_text(card.name, one_line=True)),
         Text.styled("yes", "green") if card.fits else Text.styled("no", "red"),
         Text(str(card.gpus_needed) if card.gpus_needed is not None else "-"),
         Text(speed),
@@ -439,6 +440,6 @@ def one_card(
         emit_json(data)
         return
     out = console()
-    out.print(Text(f"Workload: {workload.describe()}"))
+    out.print(Text(safe_text(f"Workload: {workload.describe()}")))
     for line in lines:
-        out.print(Text(line))
+        out.print(Text(safe_text(line)))
