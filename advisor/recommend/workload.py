@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from contextvars import ContextVar
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt, ValidationError
@@ -146,11 +147,20 @@ def format_params(n: int | None) -> str:
     return str(n)
 
 
+# Errors name the option as the user wrote it: a flag for `recommend` (--seq-len), a key for a
+# `check --workload` spec (workload key seq_len).
+_SPEC_STYLE: ContextVar[bool] = ContextVar("_SPEC_STYLE", default=False)
+
+
+def _opt(name: str) -> str:
+    return f"workload key {name.replace('-', '_')}" if _SPEC_STYLE.get() else f"--{name}"
+
+
 def _choice(name: str, value: str, allowed: tuple[str, ...], aliases: dict[str, str] | None = None) -> str:
     v = str(value).strip().lower()
     v = (aliases or {}).get(v, v)
     if v not in allowed:
-        raise InputError(f"--{name} must be one of {', '.join(allowed)}; got {str(value)[:40]!r}")
+        raise InputError(f"{_opt(name)} must be one of {', '.join(allowed)}; got {str(value)[:40]!r}")
     return v
 
 
@@ -158,7 +168,7 @@ def _precision(value: str) -> str:
     p = normalise_precision(str(value))
     if p is None:
         raise InputError(
-            f"--precision must be one of {', '.join(PRECISIONS)} (or float16, bfloat16, 4bit ...); "
+            f"{_opt('precision')} must be one of {', '.join(PRECISIONS)} (or float16, bfloat16, 4bit ...); "
             f"got {str(value)[:40]!r}"
         )
     return p
@@ -169,13 +179,13 @@ def _positive_int(name: str, value: object, limit: int = MAX_BATCH) -> int:
     try:
         n = int(text) if len(text) <= 30 else None
     except ValueError:
-        raise InputError(f"--{name} must be a whole number, got {text[:40]!r}") from None
+        raise InputError(f"{_opt(name)} must be a whole number, got {text[:40]!r}") from None
     if n is None or n > limit:
         raise InputError(
-            f"--{name} {text[:20]}{'...' if len(text) > 20 else ''} is too large (at most {limit})"
+            f"{_opt(name)} {text[:20]}{'...' if len(text) > 20 else ''} is too large (at most {limit})"
         )
     if n < 1:
-        raise InputError(f"--{name} must be at least 1, got {value!r}")
+        raise InputError(f"{_opt(name)} must be at least 1, got {value!r}")
     return n
 
 
@@ -184,11 +194,11 @@ def _positive_float(name: str, value: object) -> float:
     try:
         x = float(text.lstrip("$").replace(",", "")) if len(text) <= 40 else math.inf
     except ValueError:
-        raise InputError(f"--{name} must be a number, got {text[:40]!r}") from None
+        raise InputError(f"{_opt(name)} must be a number, got {text[:40]!r}") from None
     if not math.isfinite(x) or x > MAX_MONEY:
-        raise InputError(f"--{name} must be a finite number below {MAX_MONEY:g}, got {text[:40]!r}")
+        raise InputError(f"{_opt(name)} must be a finite number below {MAX_MONEY:g}, got {text[:40]!r}")
     if x <= 0:
-        raise InputError(f"--{name} must be positive, got {value!r}")
+        raise InputError(f"{_opt(name)} must be positive, got {value!r}")
     return x
 
 
@@ -329,4 +339,8 @@ def parse_workload_spec(spec: str) -> Workload:
         if arg in options:
             raise InputError(f"workload key {key.strip()!r} given twice")
         options[arg] = _bool(key.strip(), value) if arg == "grad_checkpointing" else value.strip()
-    return workload_from_options(**options)  # type: ignore[arg-type]
+    token = _SPEC_STYLE.set(True)
+    try:
+        return workload_from_options(**options)  # type: ignore[arg-type]
+    finally:
+        _SPEC_STYLE.reset(token)
