@@ -49,14 +49,18 @@ WEIGHT_FORMATS: dict[str, WeightFormat] = {
         "int4", 4.25, False, "transformers", "bf16",
         "GPTQ/AWQ 4-bit, group size 128: 4 bits + a 16-bit scale and a 16-bit zero per 128 weights",
     ),
-    "gptq": _F(
-        "gptq", 4.25, False, "transformers", "bf16",
-        "GPTQ 4-bit, group size 128 (Frantar et al. 2022): 4 bits + 16-bit scale and zero per group",
-    ),
-    "awq": _F(
-        "awq", 4.25, False, "vllm", "fp16",
-        "AWQ 4-bit, group size 128 (Lin et al. 2023): 4 bits + 16-bit scale and zero per group",
-    ),
+    **{
+        f"{kind}{'' if g == 128 else f'-g{g}'}": _F(
+            f"{kind}{'' if g == 128 else f'-g{g}'}", 4 + 20 / g, False, engine, compute,
+            f"{paper}: 4-bit weights packed in int32, per group of {g} one fp16 scale and one 4-bit zero "
+            f"(4 + 20/{g} bits)",
+        )
+        for kind, engine, compute, paper in (
+            ("gptq", "transformers", "bf16", "GPTQ (Frantar et al. 2022; AutoGPTQ qweight/qzeros/scales)"),
+            ("awq", "vllm", "fp16", "AWQ (Lin et al. 2023; AutoAWQ GEMM layout)"),
+        )
+        for g in (32, 64, 128)
+    },
     "q8_0": _F("q8_0", 8.5, True, "llama.cpp", "fp16", GGML_BLOCKS_SOURCE),
     "q6_k": _F("q6_k", 6.56, True, "llama.cpp", "fp16", GGUF_TABLE_SOURCE),
     "q5_k_m": _F("q5_k_m", 5.65, True, "llama.cpp", "fp16", GGUF_TABLE_SOURCE),
@@ -88,6 +92,7 @@ PRECISION_ALIASES: dict[str, str] = {
     "8bit": "int8", "8-bit": "int8", "llm.int8": "int8", "bnb-8bit": "int8", "bnb8": "int8",
     "4bit": "nf4", "4-bit": "nf4", "bnb-4bit": "nf4", "bnb4": "nf4",
     "gptq-int4": "gptq", "gptq-4bit": "gptq", "awq-int4": "awq", "awq-4bit": "awq",
+    "gptq-g128": "gptq", "awq-g128": "awq",
     "q4_k": "q4_k_m", "q5_k": "q5_k_m", "q3_k": "q3_k_m", "q6": "q6_k", "q8": "q8_0",
 }  # fmt: skip
 

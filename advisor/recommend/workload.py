@@ -260,7 +260,7 @@ def workload_from_options(
         if eng not in want:
             kind = "inference" if t == "inference" else "training"
             raise InputError(f"--engine {eng} is not a {kind} engine; use one of {', '.join(want)}")
-        if eng == "llama.cpp" and p in ("int8", "nf4", "int4", "gptq", "awq"):
+        if eng == "llama.cpp" and WEIGHT_FORMATS[p].bits < 16 and WEIGHT_FORMATS[p].engine != "llama.cpp":
             raise InputError(f"llama.cpp runs GGUF formats (q4_k_m, q8_0 ...), not {p}")
     if kv is not None and t != "inference":
         raise InputError("--kv-dtype applies to inference (training keeps no KV cache)")
