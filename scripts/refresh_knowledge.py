@@ -503,7 +503,8 @@ def build(sources: Path = SOURCES) -> dict[Path, str]:
                 dates["arch"],
                 "PyTorch's build scripts per release (TORCH_CUDA_ARCH_LIST), real get_arch_list() output "
                 f"and cuobjdump scans, recorded in tests/data/sources/compat/{ARCH_LISTS} with a source per "
-                "entry. linux-aarch64 is SBSA servers (GH200, GB200, DGX Spark), not Jetson.",
+                "entry. linux-aarch64 is SBSA servers (GH200, GB200, DGX Spark), not Jetson. "
+                + " ".join(str(arch_lists.get("gaps") or "").split()),
                 torch_arch,
             ),
         },
