@@ -22,6 +22,7 @@ SCANNERS: list[tuple[str, str]] = [
     ("report", "advisor.dumps.reports"),
     ("packages", "advisor.dumps.packages"),
     ("frameworks", "advisor.dumps.frameworks"),
+    ("inventory", "advisor.dumps.inventory"),
 ]
 
 

@@ -52,6 +52,8 @@ FACTS = frozenset(
         "cuda_error",
         "needs_cuda",
         "needs_driver",
+        "cudnn_compiled",
+        "cudnn_runtime",
     }
 )
 

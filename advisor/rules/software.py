@@ -40,6 +40,7 @@ SOFTWARE_CODES = frozenset(
         "torch-not-installed",
         "rocm-build-on-nvidia",
         "cuda-visible-devices-hides-gpu",
+        "cudnn-version-mismatch",
     }
 )
 
