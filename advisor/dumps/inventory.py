@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from advisor.dumps.detect import hit_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import MAX_GPUS, Partial
+from advisor.dumps.prose import driver_failed
 from advisor.machine import GPU, DriverInfo, HostInfo, Machine, PciDevice
 
 KIND = "inventory"
@@ -128,6 +129,10 @@ def scan(lines: list[str], mask: bytearray) -> list[Partial]:
             devices += _windows(lines, i)
         if len(devices) >= MAX_GPUS:
             break
+    if driver_failed("\n".join(lines).lower()):
+        # A GPU named by a lister must not read as one the driver listed (the driver rules take a
+        # GPU list as "the driver answered"): keep only what sits on the bus.
+        devices = [d for d in devices if d.bus is not None or vendor(d) != "nvidia"]
     return [p for p in _partials(_unique(devices)) if not p.is_empty()]
 
 

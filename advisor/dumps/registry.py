@@ -23,6 +23,7 @@ SCANNERS: list[tuple[str, str]] = [
     ("packages", "advisor.dumps.packages"),
     ("frameworks", "advisor.dumps.frameworks"),
     ("inventory", "advisor.dumps.inventory"),
+    ("prose", "advisor.dumps.prose"),
 ]
 
 
