@@ -118,7 +118,7 @@ def _codes(report: Report) -> set[str]:
 
 def test_inxi_intel_only_laptop_is_no_gpu_with_the_intel_gpu_named(knowledge: Knowledge) -> None:
     m = parse_dump(_real("m3d-vton-17-thinkpad-hd520-inxi-no-nvidia"))
-    assert m.host.accelerators == ["Intel GPU (HD Graphics 520)"]
+    assert m.host.accelerators == ["Intel integrated GPU (HD Graphics 520)"]
     assert m.driver.pci_devices == [] and not m.gpus
     report = _report(_real("m3d-vton-17-thinkpad-hd520-inxi-no-nvidia"), knowledge)
     no_gpu = [f for f in report.findings if f.code == "no-gpu"]
@@ -168,9 +168,12 @@ def test_lshw_display_nodes() -> None:
 def test_windows_video_controller_lists() -> None:
     m = parse_dump(WMIC)
     assert m.host.os == "Windows"
-    assert m.host.accelerators == ["Intel GPU (Intel(R) UHD Graphics 620)", "AMD GPU (AMD Radeon(TM) 530)"]
+    assert m.host.accelerators == [
+        "Intel integrated GPU (Intel(R) UHD Graphics 620)",
+        "AMD GPU (AMD Radeon(TM) 530)",
+    ]
     m = parse_dump(POWERSHELL)
-    assert [g.name for g in m.gpus] == ["NVIDIA GeForce RTX 3060"] and not m.host.accelerators
+    assert [g.name for g in m.gpus] == ["NVIDIA GeForce RTX 3060"]
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def test_rocm_tag_in_a_sentence_with_an_nvidia_gpu(knowledge: Knowledge) -> None
 def test_intel_graphics_in_prose_with_nvidia_negated_is_no_gpu(knowledge: Knowledge) -> None:
     text = _real("pytorch-39028-intel-hd4000-found-no-nvidia-driver")
     m = parse_dump(text)
-    assert m.host.accelerators == ["Intel GPU (HD graphics 4000)"] and not m.gpus
+    assert m.host.accelerators == ["Intel integrated GPU (HD graphics 4000)"] and not m.gpus
     report = _report(text, knowledge)
     assert "no-gpu" in {f.code for f in report.findings}
     assert not _alarms(report) & {"no-driver", "driver-too-old", "torch-cpu-only"}

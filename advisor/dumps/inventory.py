@@ -329,5 +329,6 @@ def _accelerator(d: Device) -> str:
     model = m[1] if m and kind != "amd" else d.name
     if kind == "apple":
         return f"{d.name} (Apple MPS)"
-    label = {"amd": "AMD GPU", "intel": "Intel GPU"}[kind]
+    integrated = kind == "intel" and "arc" not in d.name.lower()
+    label = "Intel integrated GPU" if integrated else {"amd": "AMD GPU", "intel": "Intel GPU"}[kind]
     return f"{label} ({model})"

@@ -60,6 +60,8 @@ def merge(partials: list[Partial], problems: list[str] | None = None) -> Machine
     accelerators: list[str] = []
     for p in ordered:
         accelerators += [a for a in p.machine.host.accelerators or [] if a not in accelerators]
+    # "Intel integrated GPU" said by a message, "Intel integrated GPU (HD Graphics 520)" by a lister: one.
+    accelerators = [a for a in accelerators if not any(b.startswith(a + " (") for b in accelerators)]
     if accelerators:
         host = host.model_copy(update={"accelerators": accelerators})
     evidence = sorted((e for p in ordered for e in p.machine.evidence), key=lambda e: e.line or 0)

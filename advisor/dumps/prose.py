@@ -160,6 +160,7 @@ def _gpus(lines: list[str], mask: bytearray) -> tuple[list[GPU], int | None]:
 
     names: list[str] = []
     first: int | None = None
+    known: dict[str, str | None] = {}  # a pasted log repeats the same few names
     for i in hit_lines(lines, mask, _GPU.compiled, _MAX_HITS):
         s = lines[i][:_MAX_LINE]
         if any(t in s for t in _READ_ELSEWHERE):
@@ -167,7 +168,10 @@ def _gpus(lines: list[str], mask: bytearray) -> tuple[list[GPU], int | None]:
         for m in _GPU.compiled.finditer(s):
             if _negated(s, m.start()):
                 continue
-            name = _known(m["name"] or m["bare"], lookup)
+            candidate = m["name"] or m["bare"]
+            if candidate not in known:
+                known[candidate] = _known(candidate, lookup)
+            name = known[candidate]
             if name is not None and name not in names:
                 names.append(name)
                 first = i if first is None else first
@@ -229,7 +233,10 @@ def _others(lines: list[str], mask: bytearray) -> tuple[list[str], int | None]:
             m = pattern.search(lines[i][:_MAX_LINE])
             if m is None or _negated(lines[i], m.start()):
                 continue
-            entry = f"{label} ({' '.join(m['m'].split())})"
+            model = " ".join(m["m"].split())
+            # HD/UHD/Iris are integrated (the name the evidence catalogue uses too); Arc is a card
+            kind = "Intel integrated GPU" if label == "Intel GPU" and not model.startswith("Arc") else label
+            entry = f"{kind} ({model})"
             if entry not in found and len(found) < _MAX_GPUS:
                 found.append(entry)
                 first = i if first is None or i < first else first
