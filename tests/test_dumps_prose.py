@@ -142,3 +142,26 @@ def test_prose_scanner_survives_any_mix(parts: list[str], noise: str) -> None:
     for m in _scan("\n".join([*parts, noise])):
         Machine.model_validate(m.model_dump())
         assert len(m.gpus) <= 8
+
+
+def test_retyped_legacy_refusal_is_driver_drops_gpu(knowledge: Knowledge) -> None:
+    text = _real("bazzite-3972-gt710m-390-legacy-handtyped")  # "NVIDA 390.xx Legacy", "GT 7170M" as typed
+    (refusal,) = parse_dump(text).driver.refused_gpus or []
+    assert refusal.legacy_branch == "390" and refusal.name == "NVIDIA GeForce GT 7170M"
+    found = [f for f in _report(text, knowledge).findings if f.code == "driver-drops-gpu"]
+    assert len(found) == 1 and "390" in found[0].title
+
+
+def test_a_kernel_log_legacy_line_is_left_to_the_evidence_catalogue() -> None:
+    text = _real("nixos-hardware-1828-xps9550-legacy-580-journal")
+    assert all(not m.driver.refused_gpus for m in _scan(text))
+    line = (
+        "kernel: NVRM: The NVIDIA GeForce GTX 680 GPU installed in this system is supported through the "
+        "NVIDIA 470.xx Legacy drivers. Please visit http://www.nvidia.com/object/unix.html\n"
+    )
+    assert all(not m.driver.refused_gpus for m in _scan(line))
+
+
+def test_legacy_words_without_a_branch_are_not_a_refusal() -> None:
+    text = "The driver installed in this system is supported through the vendor's legacy channel.\n"
+    assert all(not m.driver.refused_gpus for m in _scan(text))

@@ -44,6 +44,7 @@ class Partial:
             or m.driver.nvml_ok is False
             or m.driver.pci_devices
             or m.driver.kernel_module_version
+            or m.driver.refused_gpus
             or m.torch.version
             or m.torch.installed is not None
             or m.torch.init_messages

@@ -25,7 +25,7 @@ from typing import Any
 from advisor.dumps.detect import hit_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import Partial
-from advisor.machine import GPU, HostInfo, Machine, TorchInfo
+from advisor.machine import GPU, DriverInfo, DriverRefusal, HostInfo, Machine, TorchInfo
 
 KIND = "prose"
 _MAX_LINE = 1000
@@ -97,6 +97,16 @@ _NVIDIA_IN_MESSAGES = (
     "check cuda/mps drivers",
 )
 
+# The kernel driver's legacy refusal ("NVRM: The NVIDIA GeForce GTX 680 GPU installed in this system is
+# supported through the NVIDIA 470.xx Legacy drivers", open-gpu-kernel-modules' nv.c) quoted or retyped
+# by a person, so with typos ("NVIDA 390.xx Legacy"); the exact kernel-log line is the evidence
+# catalogue's (nvrm-legacy-gpu), which wins at merge.
+_LEGACY = LazyPattern(
+    r"(?i:\bthe[ \t]+(?P<name>[\w .()/+-]{3,60}?)(?:[ \t]+GPU)?[ \t]+installed[ \t]+in[ \t]+this[ \t]+system"
+    r"[ \t]+is[ \t]+supported[ \t]+through[ \t]+the[ \t]+\w{4,8}[ \t]+(?P<branch>\d{2,3}(?:\.\d{1,3})?)\.xx"
+    r"[ \t]+legacy)"
+)
+
 _PIP = LazyPattern(
     r"^[ \t]*(?:[$#>%!][ \t]*|RUN[ \t]+|[^\n]{0,200}?&&[ \t]*)?(?:python3?(?:\.\d{1,2})?[ \t]+-m[ \t]+)?"
     r"(?:uv[ \t]+)?pip3?[ \t]+install\b(?P<args>[^\n]{0,800})",
@@ -134,13 +144,18 @@ def scan(lines: list[str], mask: bytearray) -> list[Partial]:
     if want_torch and not _TORCH_REPORTED.search(text):
         torch, where = _torch(lines, mask)
         first = where if first is None else first
-    if first is None or not (gpus or accelerators or torch):
+    refused: list[DriverRefusal] = []
+    if "installed in this system" in low:
+        refused, where = _legacy(lines, mask)
+        first = where if first is None else first
+    if first is None or not (gpus or accelerators or torch or refused):
         return []
     machine = Machine(
         source=KIND,
         gpus=gpus,
         gpus_known=False,
         host=HostInfo(accelerators=accelerators or None),
+        driver=DriverInfo(refused_gpus=refused or None),
         torch=TorchInfo(**torch),
     )
     return [Partial(KIND, first, machine, match="name")]
@@ -241,6 +256,19 @@ def _others(lines: list[str], mask: bytearray) -> tuple[list[str], int | None]:
                 found.append(entry)
                 first = i if first is None or i < first else first
     return found, first
+
+
+def _legacy(lines: list[str], mask: bytearray) -> tuple[list[DriverRefusal], int | None]:
+    """The legacy refusal as a person quoted it (the GPU's name as they typed it, the legacy branch)."""
+    for i, s in enumerate(lines):
+        if mask[i] or "installed in this system" not in s or "NVRM" in s:
+            continue  # a kernel-log line is the evidence catalogue's
+        m = _LEGACY.search(s[:_MAX_LINE])
+        if m is not None:
+            name = " ".join(m["name"].strip("\"'`").split())
+            refusal = DriverRefusal(message=m[0].strip(), name=name or None, legacy_branch=m["branch"])
+            return [refusal], i
+    return [], None
 
 
 def _torch(lines: list[str], mask: bytearray) -> tuple[dict[str, Any], int | None]:
