@@ -139,9 +139,9 @@ def fit_on(
     )
 
 
-def software_blocker(card: Card) -> str | None:
+def software_blocker(card: Card, cc: tuple[int, int] | None = None) -> str | None:
     """Why current PyTorch cannot use this card, or None."""
-    cc = card.cc
+    cc = cc or card.cc
     if card.vendor == "nvidia" and cc is not None and cc < TORCH_MIN_CC:
         return (
             f"fits in memory, but current PyTorch builds do not support CC {card.compute_capability} "
@@ -151,9 +151,9 @@ def software_blocker(card: Card) -> str | None:
     return None
 
 
-def software_note(card: Card) -> str | None:
+def software_note(card: Card, cc: tuple[int, int] | None = None) -> str | None:
     """A caveat for cards the newest PyTorch release no longer builds for (they still run older ones)."""
-    cc = card.cc
+    cc = cc or card.cc
     if card.vendor == "nvidia" and cc is not None and TORCH_MIN_CC <= cc < TORCH_NEWEST_MIN_CC:
         return (
             f"PyTorch {TORCH_NEWEST} no longer builds for CC {card.compute_capability}: the newest wheels "
@@ -184,6 +184,7 @@ def evaluate_card(
     r: Resolved, c: Components, card: Card, name: str | None = None, hourly: Rate | None = None
 ) -> CardFit:
     """A catalog card judged on its catalog peaks."""
+    cc = card.cc
     return fit_on(
         r,
         c,
@@ -194,8 +195,8 @@ def evaluate_card(
         price_usd=card.launch_price_usd,
         link=card_link(card),
         hourly=hourly,
-        blocker=software_blocker(card),
-        note=software_note(card),
+        blocker=software_blocker(card, cc),
+        note=software_note(card, cc),
     )
 
 
