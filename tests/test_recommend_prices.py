@@ -51,3 +51,23 @@ def test_the_pytorch_floors_match_the_compat_tables() -> None:
     assert ".".join(map(str, releases[-1])) == TORCH_NEWEST
     assert floor(releases[-1]) == TORCH_NEWEST_MIN_CC
     assert floor(releases[-2]) == TORCH_MIN_CC
+
+
+def test_a_warm_start_reads_rates_without_pyyaml(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    code = (
+        "import sys\nfrom advisor.recommend.prices import load_rates\n"
+        "r = load_rates()\nprint(len(r), 'yaml' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split()[0] == second.stdout.split()[0] != "0"
+    assert second.stdout.split()[1] == "False"
+    # a cache another user could write is ignored (the catalog caches' trust rules)
+    (tmp_path / "cache").chmod(0o777)
+    third = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert third.stdout.split()[0] == first.stdout.split()[0]
