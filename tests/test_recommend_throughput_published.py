@@ -49,3 +49,22 @@ def test_more_cards_in_a_layer_split_are_not_faster_for_one_stream() -> None:
         r = resolve(w, KNOWLEDGE.models)
         speeds.append(evaluate_card(r, components(r), CARDS["rtx-4090"]).est_throughput)
     assert speeds == sorted(speeds, reverse=True)  # type: ignore[type-var]
+
+
+NEMO = yaml.safe_load((DATA.parent / "nemo-pretraining.yaml").read_text())["runs"]
+
+
+@pytest.mark.parametrize("run", NEMO, ids=[f"{r['gpus']}x{r['card']}-{r['model']}" for r in NEMO])
+def test_pretraining_within_1_5x_of_nemo_published(run: dict[str, Any]) -> None:
+    w = workload_from_options(
+        model=run["model"], task="pretrain", precision=run["precision"], seq_len=run["seq_len"],
+        batch=run["micro_batch"] * run["gpus"], gpus=run["gpus"], max_gpus=run["gpus"],
+        grad_checkpointing=run["grad_checkpointing"],
+    )  # fmt: skip
+    r = resolve(w, KNOWLEDGE.models)
+    fit = evaluate_card(r, components(r), CARDS[run["card"]])
+    assert fit.fits and fit.est_throughput is not None, fit.reason
+    ratio = fit.est_throughput / run["gpus"] / run["tokens_per_s_per_gpu"]
+    assert 1 / 1.5 <= ratio <= 1.5, (
+        f"{fit.est_throughput / run['gpus']:.0f} vs {run['tokens_per_s_per_gpu']} tokens/s/GPU"
+    )
