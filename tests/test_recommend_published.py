@@ -148,3 +148,14 @@ def test_names_from_a_user_catalog_reach_the_terminal_without_escapes(tmp_path: 
         out = runner.invoke(app, ["recommend", *args, "--catalog", str(tmp_path)], env={"COLUMNS": "200"})
         assert out.exit_code == 0, out.output
         assert "Evil" in out.stdout and "\x1b" not in out.stdout and "\u202e" not in out.stdout
+
+
+def test_vllm_reserves_its_share_of_the_card_so_8b_fp16_needs_more_than_16_gb() -> None:
+    # vLLM takes gpu_memory_utilization (default 0.9) of each GPU for weights, activations and KV cache:
+    # 14.96 GiB of Llama 3 8B fp16 weights do not fit 0.9 x 16 GiB, while llama.cpp runs it (above).
+    vllm = _card(_json("-m", "llama-3-8b", "--precision", "fp16", "--seq-len", "4096", "--engine", "vllm"),
+                 "rtx-4080")  # fmt: skip
+    assert vllm["gpus_needed"] != 1 and "gpu_memory_utilization" in vllm["reason"]
+    on_24 = _card(_json("-m", "llama-3-8b", "--precision", "fp16", "--seq-len", "4096", "--engine", "vllm"),
+                  "rtx-4090")  # fmt: skip
+    assert on_24["fits"] and on_24["gpus_needed"] == 1
