@@ -137,6 +137,10 @@ class WorkloadEstimate(_Record):
     cards: list[CardFit]
     advice: list[str] = Field(default_factory=list)  # what would make it fit, or a cheaper recipe that would
     picks: list[str] = Field(default_factory=list)  # one to three setups called out, each with why
+    # check --workload: the longest context (at the workload's batch) and the largest batch (at its
+    # sequence length) that fit this machine's free memory; None when unknown or nothing fits
+    max_seq_len: int | None = None
+    max_batch: int | None = None
 
 
 class Report(_Record):

@@ -136,6 +136,8 @@ def test_this_machine_gets_its_longest_context_and_largest_batch() -> None:
     assert len(lines) == 2, est.assumptions
     longest = int(lines[0].split("fits is ")[1].split(" tokens")[0].replace(",", ""))
     assert 4096 <= longest <= 8192  # capped at Llama 3's 8192-token context
+    assert est.max_seq_len == longest and est.max_batch is not None and est.max_batch >= 1
     # a fp16 8B model does not fit 13.6 GiB at all: no context fits, and no batch
     _, est16 = _check(t4, "model=llama-3-8b,precision=fp16,seq_len=4096")
     assert not any("longest context that fits" in a for a in est16.assumptions)
+    assert est16.max_seq_len is None and est16.max_batch is None

@@ -429,7 +429,12 @@ def workload_summary(report: Report) -> str | None:
     need = format_bytes(w.memory.total)
     if w.memory.per_gpu is not None:
         need += f" ({format_bytes(w.memory.per_gpu)} per GPU)"
-    return f"{what}: needs {need}"
+    here = []
+    if w.max_seq_len is not None:
+        here.append(f"longest context {w.max_seq_len:,} tokens")
+    if w.max_batch is not None:
+        here.append(f"largest batch {w.max_batch:,}")
+    return f"{what}: needs {need}" + (f"; fits here: {', '.join(here)}" if here else "")
 
 
 def missing_note(m: Machine) -> str | None:

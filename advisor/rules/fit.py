@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from advisor.knowledge.base import Knowledge
     from advisor.knowledge.cards import Card
     from advisor.machine import GPU, Machine
+    from advisor.recommend.capacity import Limits
     from advisor.recommend.workload import Workload
 
 
@@ -90,7 +91,10 @@ def check_workload_fit(
             capacity_label=f" {source}",
         )
     )
-    notes.extend(_limits_here(here, capacity, len(chosen), label))
+    from advisor.recommend.capacity import limits
+
+    lim = limits(here, capacity, len(chosen))
+    notes.extend(_limits_here(here, lim, label))
     if r.workload.gpus is not None and len(chosen) < r.workload.gpus:
         detail = f"the workload asks for {wanted} GPUs; this machine has {len(chosen)} usable"
         findings.append(_finding(r, None, detail, _fix(here, capacity), wanted))
@@ -102,14 +106,12 @@ def check_workload_fit(
         )
         gpu = chosen[0].index if len(chosen) == 1 else None
         findings.append(_finding(r, gpu, detail, _fix(here, capacity), len(chosen)))
-    return findings, _estimate(r, c, fits, notes, len(chosen))
+    est = _estimate(r, c, fits, notes, len(chosen))
+    return findings, est.model_copy(update={"max_seq_len": lim.max_seq_len, "max_batch": lim.max_batch})
 
 
-def _limits_here(r: Resolved, capacity: int, gpus: int, label: str) -> list[str]:
+def _limits_here(r: Resolved, lim: Limits, label: str) -> list[str]:
     """The longest context and the largest batch that fit this machine's free memory, in words."""
-    from advisor.recommend.capacity import limits
-
-    lim = limits(r, capacity, gpus)
     out: list[str] = []
     if lim.max_seq_len is not None:
         capped = " (the model's trained context; memory allows more)" if lim.capped_at_model else ""
