@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 from advisor.knowledge.base import Knowledge
 from advisor.knowledge.identity import load_identity, lookup, name_key
 from advisor.knowledge.loader import load_knowledge
+from advisor.machine import GPU, DriverInfo, HostInfo, Machine
+from advisor.report import Finding
+from advisor.rules.software import check_software
 from advisor.units import parse_cc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,3 +229,28 @@ def test_counts_cover_every_architecture_geforce_8_onwards() -> None:
 )
 def test_lookup_never_raises(name: str, pci: int | str | None) -> None:
     lookup(name=name, pci_device_id=pci)
+
+
+# --- unknown-gpu with identity --------------------------------------------------------------------------
+
+
+def _unknown(knowledge: Knowledge, gpu: GPU) -> list[Finding]:
+    machine = Machine(host=HostInfo(os="Linux"), driver=DriverInfo(version="470.256.02"), gpus=[gpu])
+    return [f for f in check_software(machine, knowledge) if f.code == "unknown-gpu"]
+
+
+def test_a_gpu_without_a_spec_card_is_not_unknown(knowledge: Knowledge) -> None:
+    assert _unknown(knowledge, GPU(index=0, name="NVIDIA L20")) == []
+    assert _unknown(knowledge, GPU(index=0, name="Quadro K2200")) == []
+
+
+def test_a_name_two_dies_share_says_what_decides(knowledge: Knowledge) -> None:
+    (f,) = _unknown(knowledge, GPU(index=0, name="NVIDIA GeForce GT 730"))
+    assert "several GPUs share this name" in f.title and "Kepler" in f.detail and "Fermi" in f.detail
+    # The source's own CC settles it (voice-changer#447: "GeForce GT 720 which is of cuda capability 3.5").
+    assert _unknown(knowledge, GPU(index=0, name="GeForce GT 720", compute_capability="3.5")) == []
+
+
+def test_a_truly_unknown_name_is_still_reported(knowledge: Knowledge) -> None:
+    (f,) = _unknown(knowledge, GPU(index=0, name="NVIDIA Graphics Device"))
+    assert "unknown GPU" in f.title and "lspci -nn" in (f.fix or "")

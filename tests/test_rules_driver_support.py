@@ -90,6 +90,24 @@ def test_silent_while_the_branch_still_drives_the_gpu(knowledge: Knowledge, name
     assert _drops(_machine(name, driver), knowledge) == []
 
 
+@pytest.mark.parametrize(
+    ("os_name", "driver", "fires"),
+    [
+        ("Windows", "342.01", False),  # R340's last Windows driver (pytorch#31876: GeForce 210)
+        (None, "342.01", False),  # OS unknown, Windows-style version: same reading
+        ("Windows", "391.35", True),  # R390: past R340
+        ("Linux", "342.01", True),  # a Linux 342 would be its own (newer) branch
+    ],
+)
+def test_windows_driver_numbers_count_past_their_branch(
+    knowledge: Knowledge, os_name: str | None, driver: str, fires: bool
+) -> None:
+    machine = Machine(
+        host=HostInfo(os=os_name), driver=DriverInfo(version=driver), gpus=[GPU(index=0, name="GeForce 210")]
+    )
+    assert bool(_drops(machine, knowledge)) is fires
+
+
 def test_silent_on_jetson(knowledge: Knowledge) -> None:
     """Tegra GPUs are driven by JetPack/L4T (its own 540.x numbering), not by the desktop branches."""
     machine = Machine(

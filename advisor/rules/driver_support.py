@@ -16,6 +16,8 @@ Integrated (Tegra) GPUs are driven by JetPack/L4T, not these branches: never fla
 
 from __future__ import annotations
 
+import re
+
 from advisor.knowledge.compat_parse import driver_branch
 from advisor.knowledge.cuda_driver import driver_drops_gpu, driver_max_cuda
 from advisor.knowledge.identity import GpuIdentity, lookup
@@ -87,10 +89,31 @@ def _from_kernel(f: Facts) -> list[Finding]:
     return out
 
 
+# Windows drivers of a branch count a few numbers past it: R340 ends with 342.01, R390 with 391.35/392.x,
+# R470 with 474.x/475.x, R580 with 581.x/582.x (NVIDIA's legacy Windows driver pages). Linux versions start
+# with the branch itself (340.108, 470.256.02, 580.105.08).
+_WINDOWS_DRIFT = 5
+_LEGACY_BRANCHES = (71, 96, 173, 304, 340, 367, 390, 470, 580)
+
+
+def installed_branch(f: Facts, version: str | None) -> int | None:
+    """The driver branch of an installed version: its major number on Linux; on Windows (or an unknown OS
+    with a Windows-style ``NNN.NN`` version) the known branch at most a few numbers below it."""
+    major = driver_branch(version)
+    if major is None or version is None:
+        return None
+    windows = f.os == "windows" or (f.os is None and re.fullmatch(r"\d{3}\.\d{2}", version.strip()))
+    if not windows:
+        return major
+    known = {e.branch for e in f.compat.driver_branches.entries} | set(_LEGACY_BRANCHES)
+    below = [b for b in known if b <= major]
+    return max(below) if below and major - max(below) <= _WINDOWS_DRIFT else major
+
+
 def _from_identity(f: Facts, gpu: Gpu) -> Finding | None:
     ident = gpu.identity
     version = f.machine.driver.version
-    installed = driver_branch(version)
+    installed = installed_branch(f, version)
     if ident is None or ident.integrated or f.jetson or installed is None:
         return None
     last = ident.last_branch_major

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from advisor.knowledge.identity import lookup
 from advisor.knowledge.match import identify_gpu, match_gpu
 from advisor.machine import GPU
 from advisor.report import Finding, Severity
@@ -171,9 +172,38 @@ def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
     ]
 
 
-def _identified(gpu: GPU) -> bool:
+def _identified(f: Facts, gpu: GPU) -> bool:
+    """Identity gives its compute capability, or the source does and identity its architecture."""
     ident = identify_gpu(gpu)
-    return ident is not None and ident.compute_capability is not None
+    if ident is None:
+        return False
+    source_cc = any(g.cc for g in f.gpus if g.index == gpu.index)
+    return ident.compute_capability is not None or (source_cc and ident.architecture is not None)
+
+
+def _shared_name(name: str, gpus: list[GPU], which: str, verb: str) -> Finding | None:
+    """Several GPUs of different dies share the name (GeForce GT 730: Kepler GK208 and Fermi GF108)."""
+    ident = identify_gpu(gpus[0])
+    if ident is None or not ident.ambiguous:
+        return None
+    kinds = []
+    for dev in ident.pci_device_ids:
+        one = lookup(pci_device_id=dev)
+        kind = f"{one.architecture} {one.chip} (CC {one.compute_capability})" if one else None
+        if kind and kind not in kinds:
+            kinds.append(kind)
+    branch = f" Either way its last driver branch is {ident.last_branch}.xx." if ident.last_branch else ""
+    return Finding(
+        code="unknown-gpu",
+        severity="info",
+        gpu=gpus[0].index if len(gpus) == 1 else None,
+        title=f"{name}: several GPUs share this name",
+        detail=f"{which} {verb} the name {name!r}, which NVIDIA gave to boards of different dies: "
+        f"{', '.join(kinds)}; the source gives neither its PCI device id nor its compute capability, so "
+        f"which one it is (and what a build must contain for it) is unknown.{branch}",
+        fix="Paste `nvidia-smi -q` or `lspci -nn -d 10de:` (the PCI device id decides), or "
+        "`nvidia-smi --query-gpu=compute_cap --format=csv`.",
+    )
 
 
 def unknown_gpus(f: Facts) -> list[Finding]:
@@ -190,7 +220,7 @@ def unknown_gpus(f: Facts) -> list[Finding]:
         for name, gpus in groups.items()
         if name.rstrip().endswith(("...", "…"))
         or len(name_candidates(name, f.cards)) > 1
-        or not _identified(gpus[0])
+        or not _identified(f, gpus[0])
     }
     out = []
     for name, gpus in groups.items():
@@ -226,6 +256,10 @@ def unknown_gpus(f: Facts) -> list[Finding]:
                     fix="Paste `nvidia-smi -q` (or the nvidia-smi table), which shows the memory size.",
                 )
             )
+            continue
+        shared = _shared_name(name, gpus, which, verb)
+        if shared is not None:
+            out.append(shared)
             continue
         out.append(
             Finding(
