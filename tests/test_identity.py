@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from advisor.knowledge.base import Knowledge
 from advisor.knowledge.identity import load_identity, lookup, name_key
 from advisor.knowledge.loader import load_knowledge
-from advisor.machine import GPU, DriverInfo, HostInfo, Machine
+from advisor.machine import GPU, DriverInfo, HostInfo, Machine, PciDevice
 from advisor.report import Finding
 from advisor.rules.software import check_software
 from advisor.units import parse_cc
@@ -254,3 +254,20 @@ def test_a_name_two_dies_share_says_what_decides(knowledge: Knowledge) -> None:
 def test_a_truly_unknown_name_is_still_reported(knowledge: Knowledge) -> None:
     (f,) = _unknown(knowledge, GPU(index=0, name="NVIDIA Graphics Device"))
     assert "unknown GPU" in f.title and "lspci -nn" in (f.fix or "")
+
+
+def test_a_cut_name_is_identified_by_the_bus_listing(knowledge: Knowledge) -> None:
+    """gpufetch#51: nvidia-smi shows "NVIDIA GeForce ..." at 00000000:02:00.0; `lspci -nn` shows
+    02:00.0 ... [10de:128b] (a GeForce GT 710, Kepler GK208) — the same GPU."""
+    bus = [PciDevice(address="0000:02:00.0", vendor_id=0x10DE, device_id=0x128B, class_code=0x030000)]
+    machine = Machine(
+        host=HostInfo(os="Linux"),
+        driver=DriverInfo(version="470.239.06", pci_devices=bus),
+        gpus=[GPU(index=0, name="NVIDIA GeForce ...", pci_bus_id="00000000:02:00.0")],
+    )
+    findings = check_software(machine, knowledge)
+    assert not [f for f in findings if f.code in ("unknown-gpu", "driver-drops-gpu")]
+    elsewhere = machine.model_copy(update={"driver": DriverInfo(version="470.239.06", pci_devices=[])})
+    assert [f.code for f in check_software(elsewhere, knowledge) if f.code == "unknown-gpu"] == [
+        "unknown-gpu"
+    ]

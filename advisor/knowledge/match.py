@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from advisor.knowledge.cards import Card
     from advisor.knowledge.identity import GpuIdentity
-    from advisor.machine import GPU
+    from advisor.machine import GPU, PciDevice
 
 # Brand words that NVML adds or drops between driver versions ("GeForce RTX 2080 Ti" on 410,
 # "NVIDIA GeForce RTX 2080 Ti" on newer drivers) and that never tell two cards apart.
@@ -39,6 +39,23 @@ def match_gpu(gpu: GPU, cards: Sequence[Card]) -> Card | None:
         pci_device_id=gpu.pci_device_id,
         vendor=gpu.vendor,
     )
+
+
+def with_bus_device_id(gpu: GPU, pci_devices: Sequence[PciDevice] | None) -> GPU:
+    """The GPU with its PCI device id filled from the bus listing (``lspci -nn``) at the same address, when
+    the GPU list itself (the nvidia-smi table) gave only the bus id and, often, a cut name."""
+    if gpu.pci_device_id is not None or not gpu.pci_bus_id or not pci_devices:
+        return gpu
+    here = _bus(gpu.pci_bus_id)
+    for dev in pci_devices:
+        if dev.vendor_id == 0x10DE and dev.device_id is not None and _bus(dev.address) == here:
+            return gpu.model_copy(update={"pci_device_id": dev.device_id})
+    return gpu
+
+
+def _bus(address: str) -> str:
+    """``00000000:02:00.0`` (NVML) and ``0000:02:00.0`` / ``02:00.0`` (lspci) → ``02:00.0``."""
+    return ":".join(address.strip().lower().split(":")[-2:])
 
 
 def identify_gpu(gpu: GPU) -> GpuIdentity | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from advisor.knowledge.features import Feature, find_feature
-from advisor.knowledge.match import identify_gpu, match_gpu
+from advisor.knowledge.match import identify_gpu, match_gpu, with_bus_device_id
 from advisor.machine import GPU, Machine
 from advisor.report import Recommendation
 from advisor.units import format_cc, parse_cc
@@ -51,7 +51,9 @@ class _Target:
 def capabilities(machine: Machine, knowledge: Knowledge) -> list[Recommendation]:
     """Recommendations per GPU group; a CPU precision recommendation when the machine has no GPU."""
     features = list(knowledge.compat.features.entries)
-    nvidia = [g for g in machine.gpus if g.vendor == "nvidia" and not g.lost]
+    # The bus listing (lspci -nn) names the device a cut nvidia-smi name hides.
+    pci = machine.driver.pci_devices
+    nvidia = [with_bus_device_id(g, pci) for g in machine.gpus if g.vendor == "nvidia" and not g.lost]
     if not machine.gpus:
         return _cpu(machine) if machine.gpus_known else []
     out: list[Recommendation] = []

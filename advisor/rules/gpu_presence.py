@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from advisor.knowledge.identity import lookup
-from advisor.knowledge.match import identify_gpu, match_gpu
+from advisor.knowledge.match import identify_gpu, match_gpu, with_bus_device_id
 from advisor.machine import GPU
 from advisor.report import Finding, Severity
 from advisor.rules.evidence import explained, gpu_evidence
@@ -181,6 +181,11 @@ def _identified(f: Facts, gpu: GPU) -> bool:
     return ident.compute_capability is not None or (source_cc and ident.architecture is not None)
 
 
+def _by_device_id(gpu: GPU) -> bool:
+    """The GPU is known by its PCI device id (a cut name then hides nothing)."""
+    return gpu.pci_device_id is not None and lookup(pci_device_id=gpu.pci_device_id) is not None
+
+
 def _shared_name(name: str, gpus: list[GPU], which: str, verb: str) -> Finding | None:
     """Several GPUs of different dies share the name (GeForce GT 730: Kepler GK208 and Fermi GF108)."""
     ident = identify_gpu(gpus[0])
@@ -210,7 +215,8 @@ def unknown_gpus(f: Facts) -> list[Finding]:
     """One info per GPU model neither the card catalog nor the identity table knows (several identical
     GPUs: one finding); a name several catalog SKUs share and a name nvidia-smi cut are said too."""
     groups: dict[str, list[GPU]] = {}
-    for gpu in f.machine.gpus:
+    for listed in f.machine.gpus:
+        gpu = with_bus_device_id(listed, f.machine.driver.pci_devices)
         if gpu.name and match_gpu(gpu, f.cards) is None:
             groups.setdefault(gpu.name, []).append(gpu)
     # Several catalog SKUs share the name: say which would decide (specs). Otherwise a GPU whose identity
@@ -218,7 +224,7 @@ def unknown_gpus(f: Facts) -> list[Finding]:
     groups = {
         name: gpus
         for name, gpus in groups.items()
-        if name.rstrip().endswith(("...", "…"))
+        if (name.rstrip().endswith(("...", "…")) and not _by_device_id(gpus[0]))
         or len(name_candidates(name, f.cards)) > 1
         or not _identified(f, gpus[0])
     }

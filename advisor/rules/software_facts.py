@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from advisor.knowledge.compat import CompatTables
 from advisor.knowledge.compat_parse import CC, OS, Platform, platform_of
-from advisor.knowledge.match import identify, identify_gpu, match_gpu, name_tokens
+from advisor.knowledge.match import identify, identify_gpu, match_gpu, name_tokens, with_bus_device_id
 from advisor.knowledge.torch_builds import TorchBuild, parse_torch_version
 from advisor.knowledge.torch_install import InstallAdvice, best_install
 from advisor.machine import Machine, PciDevice
@@ -195,6 +195,7 @@ def nvidia_gpus(machine: Machine, knowledge: Knowledge, messages: str) -> list[G
     for gpu in machine.gpus:
         if gpu.vendor != "nvidia" or looks_amd(gpu.name):
             continue
+        gpu = with_bus_device_id(gpu, machine.driver.pci_devices)
         card = match_gpu(gpu, knowledge.cards)
         ident = identify_gpu(gpu)
         cc = (
