@@ -352,7 +352,7 @@ def index_json(files: dict[Path, str]) -> str:
     # One row and one index entry per line, so a rebuild's diff shows what changed.
     rows = ",\n".join(dump(r) for r in data["rows"])
     parts = [f'"format":{data["format"]}', f'"rows":[\n{rows}\n]']
-    for name in ("by_pci", "by_key", "by_chip"):
+    for name in ("by_pci", "by_key", "by_lspci", "by_chip"):
         items = ",\n".join(f"{dump(k)}:{dump(v)}" for k, v in data[name].items())
         parts.append(f'"{name}":{{\n{items}\n}}')
     return "{" + ",\n".join(parts) + "}\n"

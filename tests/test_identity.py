@@ -156,6 +156,15 @@ def test_a_name_shared_by_different_dies_keeps_only_common_facts() -> None:
     assert ident.compute_capability is None and ident.architecture is None
 
 
+def test_nvidia_names_win_over_names_only_pci_ids_gives() -> None:
+    """pci.ids also lists a Kepler "GeForce GT 1030" (0x0fc5); NVIDIA's README knows only the Pascal one."""
+    ident = lookup(name="NVIDIA GeForce GT 1030")
+    assert ident is not None and (ident.chip, ident.compute_capability) == ("GP108", "6.1")
+    kepler = lookup(pci_device_id=0x0FC5)
+    assert kepler is not None and kepler.compute_capability == "3.0"  # the id still decides
+    assert lookup(name="NVIDIA GeForce") is None  # README's "NVIDIA GeForce GPU" names nothing
+
+
 def test_unknown_and_cut_names_stay_unknown() -> None:
     assert lookup(name="NVIDIA Graphics Device") is None
     assert lookup(name="NVIDIA GeForce ...") is None  # cut: every GeForce shares nothing

@@ -70,7 +70,10 @@ def _key_text(name: str) -> str:
 
 # One GPU as stored: (architecture, cc, last_branch, chip, pci ids, names, integrated) — plain data, so the
 # build can write the table with its indexes as JSON (index.json) that loads in about a millisecond.
-Row = tuple[str | None, str | None, str | None, str | None, tuple[int, ...], tuple[str, ...], bool]
+# names: NVIDIA's own names first (driver / nvidia-smi / torch spelling, and Jetson product names), then the
+# PCI ID Repository's (lspci spelling); the last field counts NVIDIA's. A name only pci.ids gives (it lists
+# a "GeForce GT 1030" on a Kepler die too) is looked up only when NVIDIA's names have no match.
+Row = tuple[str | None, str | None, str | None, str | None, tuple[int, ...], tuple[str, ...], bool, int]
 
 
 class IdentityTable:
@@ -81,11 +84,13 @@ class IdentityTable:
         rows: list[Row],
         by_pci: dict[int, int],
         by_key: dict[str, list[int]],
+        by_lspci: dict[str, list[int]],
         by_chip: dict[str, list[int]],
     ) -> None:
         self.rows = rows
         self.by_pci = by_pci
         self.by_key = by_key
+        self.by_lspci = by_lspci
         self.by_chip = by_chip
         self._made: dict[int, GpuIdentity] = {}
 
@@ -93,25 +98,30 @@ class IdentityTable:
     def build(cls, rows: list[Row]) -> IdentityTable:
         by_pci: dict[int, int] = {}
         by_key: dict[str, list[int]] = {}
+        by_lspci: dict[str, list[int]] = {}
         by_chip: dict[str, list[int]] = {}
         for i, row in enumerate(rows):
             for dev in row[4]:
                 by_pci[dev] = i
-            for n in row[5]:
-                bucket = by_key.setdefault(_key_text(n), [])
+            for j, n in enumerate(row[5]):
+                key = _key_text(n)
+                if not key:
+                    continue  # "NVIDIA GeForce GPU" names nothing
+                bucket = (by_key if j < row[7] else by_lspci).setdefault(key, [])
                 if i not in bucket:
                     bucket.append(i)
             if row[3]:
                 by_chip.setdefault(row[3], []).append(i)
-        return cls(rows, by_pci, by_key, by_chip)
+        return cls(rows, by_pci, by_key, by_lspci, by_chip)
 
     def data(self) -> dict[str, Any]:
         """The JSON form ``index.json`` holds (written by scripts/build_identity.py)."""
         return {
             "format": _FORMAT,
-            "rows": [[*r[:4], list(r[4]), list(r[5]), r[6]] for r in self.rows],
+            "rows": [[*r[:4], list(r[4]), list(r[5]), r[6], r[7]] for r in self.rows],
             "by_pci": {f"{dev:04x}": row for dev, row in sorted(self.by_pci.items())},
             "by_key": dict(sorted(self.by_key.items())),
+            "by_lspci": dict(sorted(self.by_lspci.items())),
             "by_chip": dict(sorted(self.by_chip.items())),
         }
 
@@ -120,10 +130,10 @@ class IdentityTable:
         if data.get("format") != _FORMAT:
             raise ValueError("identity index of another format")
         rows: list[Row] = [
-            (a, c, b, ch, tuple(p), tuple(n), bool(i)) for a, c, b, ch, p, n, i in data["rows"]
+            (a, c, b, ch, tuple(p), tuple(n), bool(i), int(k)) for a, c, b, ch, p, n, i, k in data["rows"]
         ]
         by_pci = {int(k, 16): v for k, v in data["by_pci"].items()}
-        return cls(rows, by_pci, data["by_key"], data["by_chip"])
+        return cls(rows, by_pci, data["by_key"], data["by_lspci"], data["by_chip"])
 
     @property
     def entries(self) -> list[GpuIdentity]:
@@ -132,7 +142,7 @@ class IdentityTable:
     def _entry(self, i: int) -> GpuIdentity:
         made = self._made.get(i)
         if made is None:
-            arch, cc, branch, chip, pci, names, integrated = self.rows[i]
+            arch, cc, branch, chip, pci, names, integrated, _ = self.rows[i]
             made = GpuIdentity(arch, cc, branch, chip, tuple(pci), tuple(names), integrated)
             self._made[i] = made
         return made
@@ -154,20 +164,25 @@ class IdentityTable:
         text = name.strip()
         if text.endswith(("...", "…")):
             return self._by_prefix(text.rstrip(".…").strip())
-        found = self.by_key.get(_key_text(text))
+        found = self._named(text)
         if not found and (vgpu := _VGPU.match(text)):
             # a vGPU profile of the physical GPU
-            found = self.by_key.get(_key_text(vgpu.group("base")))
+            found = self._named(vgpu.group("base"))
             if not found:
                 return self._by_prefix(vgpu.group("base"))
         if not found:
             bracket = _LSPCI.search(text)  # lspci: "NVIDIA Corporation GA102 [GeForce RTX 3090] (rev a1)"
             if bracket:
-                found = self.by_key.get(_key_text(bracket.group("name")))
+                key = _key_text(bracket.group("name"))
+                found = self.by_lspci.get(key) or self.by_key.get(key)
             if not found:
                 chip = _LSPCI_CHIP.search(text)
                 found = self.by_chip.get(_die(chip.group("chip"))) if chip else None
         return self._pick(found)
+
+    def _named(self, name: str) -> list[int] | None:
+        key = _key_text(name)
+        return (self.by_key.get(key) or self.by_lspci.get(key)) if key else None
 
     def _by_prefix(self, prefix: str) -> GpuIdentity | None:
         """A name the nvidia-smi table cut ("Tesla V100-SXM2..."): what every GPU whose name starts so
@@ -211,7 +226,7 @@ def lookup(name: str | None = None, pci_device_id: int | str | None = None) -> G
     return found or table.by_name(name)
 
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def identity_dir() -> Path:
@@ -262,7 +277,8 @@ def _row(item: object, architecture: str | None) -> Row | None:
     if not isinstance(item, dict):
         return None
     pci = _device_id(item.get("pci"))
-    names = [str(n) for n in (*item.get("names", ()), *item.get("lspci", ()), *item.get("products", ()))]
+    nvidia = [str(n) for n in (*item.get("names", ()), *item.get("products", ()))]
+    names = nvidia + [str(n) for n in item.get("lspci", ())]
     branch = item.get("last_branch")
     return (
         architecture,
@@ -272,6 +288,7 @@ def _row(item: object, architecture: str | None) -> Row | None:
         () if pci is None else (pci,),
         tuple(names),
         bool(item.get("integrated", False)),
+        len(nvidia),
     )
 
 
