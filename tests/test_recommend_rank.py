@@ -178,3 +178,15 @@ def test_nothing_fits_gives_advice_that_works() -> None:
     ckpt = _resolve(model="llama-3-70b", task="finetune", seq_len=4096, grad_checkpointing=True)
     more = advise(ckpt, _fits_on(card("c80", 80)))  # type: ignore[arg-type]
     assert any(a.startswith("more GPUs (--max-gpus") for a in more), more
+
+
+def test_fewest_gpus_beyond_a_node_agrees_with_counting_one_by_one() -> None:
+    from advisor.recommend.memory import per_gpu_bytes
+
+    for model, task in (("llama-3-70b", "finetune"), ("llama-3-70b", "inference"), ("llama-2-13b", "lora")):
+        r = _resolve(model=model, task=task, seq_len=4096, batch=64)
+        c = components(r)
+        for gb in (8, 12, 24):
+            capacity = card_capacity(card("x", gb))
+            counted = next((n for n in range(1, 301) if per_gpu_bytes(c, 64, n) <= capacity), None)
+            assert fewest_gpus(c, 64, capacity, 300) == counted

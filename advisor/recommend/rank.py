@@ -46,11 +46,24 @@ def engine_capacity(r: Resolved, capacity: int) -> int:
 
 
 def fewest_gpus(c: Components, batch: int, capacity: int, max_gpus: int) -> int | None:
-    """The fewest GPUs of ``capacity`` bytes each that hold the workload, or None beyond ``max_gpus``."""
-    for n in range(1, max_gpus + 1):
+    """The fewest GPUs of ``capacity`` bytes each that hold the workload, or None beyond ``max_gpus``.
+
+    One by one up to a node's worth; beyond, a binary search (what each GPU holds never grows with more
+    GPUs), so `--max-gpus 20000` stays instant."""
+    linear = min(max_gpus, 16)
+    for n in range(1, linear + 1):
         if per_gpu_bytes(c, batch, n) <= capacity:
             return n
-    return None
+    if max_gpus <= linear or per_gpu_bytes(c, batch, max_gpus) > capacity:
+        return None
+    lo, hi = linear, max_gpus  # lo does not fit, hi does
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if per_gpu_bytes(c, batch, mid) <= capacity:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def fit_on(
