@@ -58,6 +58,7 @@ PUBLISHED = [
     ("mistral-7b", 7.3e9, "Jiang et al. 2023, Mistral 7B: '7.3B parameters'"),
     ("mixtral-8x7b", 46.7e9, "Mistral AI Mixtral announcement: 46.7B total parameters"),
     ("qwen-2.5-7b", 7.61e9, "Qwen/Qwen2.5-7B model card: 7.61B parameters"),
+    ("llama-65b", 65.2e9, "Touvron et al. 2023 (LLaMA) Table 2: 65.2B"),
     ("llama-2-70b", 68.98e9, "meta-llama/Llama-2-70b-hf on the hub: 69.0B"),
     ("qwen-2.5-72b", 72.7e9, "Qwen/Qwen2.5-72B model card: 72.7B parameters"),
     ("llama-3.1-405b", 405.85e9, "meta-llama/Llama-3.1-405B on the hub: 405.85B"),

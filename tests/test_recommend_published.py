@@ -159,3 +159,15 @@ def test_vllm_reserves_its_share_of_the_card_so_8b_fp16_needs_more_than_16_gb() 
     on_24 = _card(_json("-m", "llama-3-8b", "--precision", "fp16", "--seq-len", "4096", "--engine", "vllm"),
                   "rtx-4090")  # fmt: skip
     assert on_24["fits"] and on_24["gpus_needed"] == 1
+
+
+def test_the_65b_preset_gives_the_qlora_paper_answer_too() -> None:
+    data = _json("-m", "llama-65b", "--task", "qlora", "--lora-rank", "64", "--seq-len", "512")
+    assert _card(data, "rtx-a6000")["fits"] and _card(data, "rtx-a6000")["gpus_needed"] == 1
+
+
+def test_a_cheaper_recipe_is_offered_when_it_changes_the_answer() -> None:
+    # Full fine-tuning an 8B model needs several big GPUs; QLoRA puts it on one 24 GB card (the QLoRA
+    # paper's point; the issue's own example sentence).
+    data = _json("-m", "llama-3-8b", "--task", "finetune", "--seq-len", "2048")
+    assert any("with QLoRA" in a and "it fits one" in a for a in data["advice"]), data["advice"]
