@@ -304,10 +304,10 @@ def assumptions(
     if m.kind == "decoder" and not w.is_training:
         out.append(
             f"throughput: single-stream decode at full context, roofline of dense peak TFLOP/s x {mfu:.0%} "
-            "and "
-            f"peak bandwidth x {BANDWIDTH_EFFICIENCY:.0%} (weights and the whole KV cache read every token) "
-            "+ 1 ms per token; calibrated against llama.cpp's published single- and multi-GPU tables "
-            "(tests/data/throughput/); prefill not included"
+            f"and peak bandwidth x {BANDWIDTH_EFFICIENCY:.0%} (weights and the whole KV cache read every "
+            "token) + 1 ms per token (llama.cpp's; Python runtimes add more); calibrated against "
+            "llama.cpp's published single- and multi-GPU tables (tests/data/throughput/); prefill not "
+            "included"
         )
     else:
         flops = "6·N" if w.task in ("finetune", "pretrain") else ("4·N" if w.is_training else "2·N")
@@ -315,7 +315,8 @@ def assumptions(
         out.append(
             f"throughput: {flops}{extra} FLOPs per token plus attention (PaLM appendix B), or per image from "
             f"the preset's multiply-adds; dense peak TFLOP/s x {mfu:.0%} MFU; roofline against bandwidth "
-            f"x {BANDWIDTH_EFFICIENCY:.0%}"
+            f"x {BANDWIDTH_EFFICIENCY:.0%}; checked against NeMo's published pretraining figures "
+            "(tests/data/throughput/)"
         )
     if sort is None:
         return out
@@ -335,8 +336,8 @@ def assumptions(
     }
     out.append(
         f"ranking: cards that fit first ({sort_words.get(sort, sort)}), then cards that fit in memory "
-        "but miss a requirement (--budget, --min-throughput, software support), then the rest, largest "
-        "memory first; ties by id"
+        "but miss a requirement (--budget, --min-throughput N to ask for a speed, software support), then "
+        "the rest, largest memory first; ties by id"
     )
     return out
 
