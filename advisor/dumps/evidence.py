@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, Literal
 
 from advisor.dumps.detect import needle_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import Partial
 from advisor.knowledge.evidence import Entry, entries
-from advisor.machine import GPU, DriverInfo, Evidence, HostInfo, Machine, TorchInfo
+from advisor.machine import GPU, DriverInfo, DriverRefusal, Evidence, HostInfo, Machine, TorchInfo
 
 KIND = "evidence"
 MAX_EVIDENCE = 200  # a log repeating one message hundreds of times says nothing new after a few
@@ -107,6 +107,31 @@ def find(lines: list[str], mask: bytearray) -> list[Evidence]:
     return found
 
 
+def _refusal(ev: Evidence) -> DriverRefusal:
+    """An NVRM line saying the driver will not drive a GPU: legacy branch, open module, too new."""
+    f = ev.facts
+    name = " ".join(f.get("gpu_name", "").split()) or None
+    if name and not name.upper().startswith("NVIDIA"):
+        name = f"NVIDIA {name}"  # "The NVIDIA GeForce GTX 680 GPU installed ..."
+    pci_id = f.get("pci_id", "")
+    reason: Literal["legacy", "open-module-unsupported", "other"] = (
+        "legacy"
+        if f["refusal"] == "legacy"
+        else "open-module-unsupported"
+        if "open" in f["refusal"]
+        else "other"
+    )
+    return DriverRefusal(
+        message=ev.text,
+        name=name,
+        pci_bus_id=ev.pci_bus_id,
+        pci_device_id=int(pci_id, 16) if re.fullmatch(r"[0-9a-fA-F]{4}", pci_id) else None,
+        legacy_branch=f.get("legacy_branch"),
+        driver_version=f.get("driver_version"),
+        reason=reason,
+    )
+
+
 def _bus(text: str | None) -> str | None:
     """A bus id in nvidia-smi's form ("00000000:3B:00.0"); Xid lines omit the function."""
     if not text:
@@ -159,6 +184,7 @@ def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machi
     accelerators: list[str] = []
     build_ccs: list[str] = []
     lost: dict[str, GPU] = {}
+    refused: list[DriverRefusal] = []
     for ev in found:
         f = ev.facts
         if f.get("nvml_ok") == "false":
@@ -203,12 +229,16 @@ def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machi
             host.setdefault("os", f["os_hint"])
         if "cuda_visible_devices" in f:
             host.setdefault("cuda_visible_devices", f["cuda_visible_devices"])
+        if "refusal" in f and len(refused) < 64:
+            refused.append(_refusal(ev))
         if f.get("gpu_lost") == "true" and ev.pci_bus_id and ev.pci_bus_id not in lost:
             lost[ev.pci_bus_id] = GPU(
                 index=len(lost), pci_bus_id=ev.pci_bus_id, lost=True, error="GPU has fallen off the bus"
             )
     if accelerators:
         host["accelerators"] = accelerators
+    if refused:
+        driver["refused_gpus"] = refused
     if build_ccs:
         torch["arch_list"] = build_ccs
     return Machine(

@@ -17,6 +17,8 @@ _FENCE = LazyPattern(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
 _HTML = LazyPattern(r"</?(?:details|summary|pre|code|br|p|b|sup|sub)\b[^<>\n]{0,200}>", re.IGNORECASE)
 # Two or more blank lines (a single character class: a repeated group costs ~200 ns per repeat in sre).
 _BLANK_RUN = re.compile(r"\n[ \t]*\n[ \t\n]*\n")
+# Terminal colours pasted as text: real escapes ("\x1b[0;36m") or their caret form ("^[[0;36m").
+_ANSI = LazyPattern(r"(?:\x1b|\^\[)\[[0-9;?]{0,30}[A-Za-z]")
 _ENTITIES = (("&gt;", ">"), ("&lt;", "<"), ("&amp;", "&"))
 
 
@@ -29,6 +31,8 @@ def normalise(text: str) -> str:
         text = _HTML.sub("", text)
     if "\n>" in text or text.startswith(">"):
         text = _QUOTE.sub("", text)
+    if "\x1b[" in text or "^[[" in text:
+        text = _ANSI.sub("", text)
     if "#012" in text:
         text = text.replace("#012", "\n")  # rsyslog writes a message's newlines as "#012"
     text = _BLANK_RUN.sub("\n\n", text)  # parsers treat one blank line like many; this bounds line count
