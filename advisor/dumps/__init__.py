@@ -89,10 +89,7 @@ def _read(path: str, label: str) -> bytes | str:
     return data
 
 
-LOOKED_FOR = (
-    "collect_env, nvidia-smi (table, -q, -q -x, -L, CSV), kernel log (NVRM/Xid), CUDA/NVML/torch errors, "
-    "pip/conda lists or a tool's environment report"
-)
+LOOKED_FOR = "kernel log lines (NVRM, Xid), CUDA/NVML/torch errors, pip/conda lists, tool environment reports"
 # Where one machine's output starts: collect_env's first lines, nvidia-smi's banner, -q's header, XML.
 _MACHINE_START = re.compile(
     r"^[ \t]*(?:Collecting environment information|PyTorch version:[ \t]*\S"

@@ -32,7 +32,7 @@ _TRIGGER = re.compile(
 # Keys found anywhere on a line (a log prefix before them): looked for as plain texts.
 _NEEDLES = ("Cuda compilation tools, release", "torch: ", 'msg="inference compute"', "'torch': ", '"torch": ')
 _TORCH_VERSION = LazyPattern(
-    _LEAD + r"(?i:(?:py)?torch)`?(?:[ .]version)(?:[ \t]*\(GPU\?\))?(?:\*\*)?[ \t]*(?::|\.{3,})(?:\*\*)?"
+    _LEAD + r"(?i:(?:py)?torch`?[ .]version)(?:[ \t]*\(GPU\?\))?(?:\*\*)?[ \t]*(?::|\.{3,})(?:\*\*)?"
     r"[ \t]*(?P<v>\d+\.\d+[\w.+]*)(?:[ \t]*\((?P<gpu>True|False)\))?"
 )
 _A1111_TORCH = LazyPattern(r"\btorch: (?P<v>\d+\.\d+[\w.+]*)")
