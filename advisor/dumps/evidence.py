@@ -15,14 +15,25 @@ import functools
 import re
 from typing import Any, Literal
 
+from advisor.dumps import values as v
 from advisor.dumps.detect import needle_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import Partial
 from advisor.knowledge.evidence import Entry, entries
-from advisor.machine import GPU, DriverInfo, DriverRefusal, Evidence, HostInfo, Machine, TorchInfo
+from advisor.machine import (
+    GPU,
+    DriverInfo,
+    DriverRefusal,
+    Evidence,
+    HostInfo,
+    Machine,
+    TorchDevice,
+    TorchInfo,
+)
 
 KIND = "evidence"
-MAX_EVIDENCE = 200  # a log repeating one message hundreds of times says nothing new after a few
+MAX_EVIDENCE = 200
+_MAX_MESSAGES = 50  # a log repeating one message hundreds of times says nothing new after a few
 _MAX_HITS = 5_000
 _MAX_LINE = 2_000
 _TEXT = 300
@@ -136,28 +147,78 @@ def _bus(text: str | None) -> str | None:
     """A bus id in nvidia-smi's form ("00000000:3B:00.0"); Xid lines omit the function."""
     if not text:
         return None
-    parts = text.split(":")
-    if len(parts) == 2:
-        parts = ["0000", *parts]
-    if len(parts) != 3:
-        return None
-    domain, bus, rest = parts
-    if "." not in rest:
-        rest += ".0"
-    return f"{domain.upper().zfill(8)}:{bus.upper()}:{rest.upper()}"
+    return v.bus_id(text if text.count(".") else text + ".0")
 
 
 def scan(lines: list[str], mask: bytearray) -> list[Partial]:
-    """The evidence partials: the messages and the facts they imply, and the GPUs they name."""
+    """The evidence partials: what nvidia-smi/NVML said about the driver (kind ``nvidia-smi``), every
+    other message and the facts it implies, and the GPUs the messages name (matched by name)."""
     found = find(lines, mask)
     if not found:
         return []
     first = found[0].line or 0
     parts = [Partial(KIND, first, machine_from(found, lines), match="bus")]
+    nvml = _nvml_state(found)
+    if nvml is not None:
+        parts.append(nvml)
     named = _named_gpus(found)
     if named:
         parts.append(Partial(KIND, first, Machine(source=KIND, gpus=named, gpus_known=False), match="name"))
     return parts
+
+
+def _nvml_state(found: list[Evidence]) -> Partial | None:
+    """The driver's state as nvidia-smi/NVML/the kernel reported it, and the GPUs it could not reach.
+
+    Its position is the first such line: when a paste shows an NVML error and later a working nvidia-smi
+    (after a reboot), the later output wins in the merge.
+    """
+    driver: dict[str, Any] = {}
+    lost: dict[str, GPU] = {}
+    no_devices = False
+    position: int | None = None
+    for ev in found:
+        f = ev.facts
+        before = len(driver) + len(lost) + no_devices
+        if f.get("nvml_ok") == "false":
+            driver["nvml_ok"] = False
+            if "nvml_error" in f:
+                driver["nvml_error"] = f["nvml_error"]
+            elif ev.id == "nvidia-smi-failed":
+                driver["nvml_error"] = ev.text  # the line says which failure
+            else:
+                driver.setdefault("nvml_error", ev.text)
+        elif f.get("gpu_list") == "empty":
+            no_devices = True
+        for key in ("library_version", "kernel_module_version"):
+            if key in f:
+                driver[key] = f[key]
+        bus = _bus(f.get("bus"))
+        if "handle_error" in f and bus and bus not in lost:
+            error = f["handle_error"]
+            lost[bus] = GPU(index=len(lost), pci_bus_id=bus, lost=_unreachable(error), error=error)
+        elif f.get("gpu_lost") == "true" and bus and bus not in lost:
+            lost[bus] = GPU(index=len(lost), pci_bus_id=bus, lost=True, error="GPU has fallen off the bus")
+        if position is None and len(driver) + len(lost) + no_devices > before:
+            position = ev.line or 0
+    if position is None:
+        return None
+    if no_devices and "nvml_ok" not in driver:
+        driver["nvml_ok"] = True  # NVML answered; it found no GPU
+    machine = Machine(
+        source="nvidia-smi", driver=DriverInfo(**driver), gpus=list(lost.values()), gpus_known=no_devices
+    )
+    return Partial("nvidia-smi", position, machine, match="bus")
+
+
+def _unreachable(error: str) -> bool:
+    """NVML could not get a handle for a GPU on the bus: lost, or in a state only a reset clears.
+
+    "GPU is lost" is Xid 79 (fallen off the bus); "Unknown Error" and "GPU requires reset" are what
+    the same state prints on other drivers. A permission error (a container's device cgroup) is not.
+    """
+    low = error.lower()
+    return any(t in low for t in ("lost", "unknown error", "requires reset", "reset required"))
 
 
 def _named_gpus(found: list[Evidence]) -> list[GPU]:
@@ -176,26 +237,17 @@ def _named_gpus(found: list[Evidence]) -> list[GPU]:
 
 
 def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machine:
-    """The facts the messages imply: later messages win for NVML state (the latest state counts)."""
+    """The facts the messages imply besides the driver's state (torch, host, refusals, accelerators)."""
     driver: dict[str, Any] = {}
     torch: dict[str, Any] = {}
     host: dict[str, Any] = {}
     messages: list[str] = []
     accelerators: list[str] = []
     build_ccs: list[str] = []
-    lost: dict[str, GPU] = {}
+    devices: dict[int, TorchDevice] = {}
     refused: list[DriverRefusal] = []
     for ev in found:
         f = ev.facts
-        if f.get("nvml_ok") == "false":
-            driver["nvml_ok"] = False
-            if "nvml_error" in f:
-                driver["nvml_error"] = f["nvml_error"]
-            elif ev.code is not None:
-                driver.setdefault("nvml_error", ev.text)
-        for key in ("library_version", "kernel_module_version"):
-            if key in f:
-                driver[key] = f[key]
         if "found_version" in f and f["found_version"].isdigit():
             n = int(f["found_version"])
             driver["cuda_version"] = f"{n // 1000}.{(n % 1000) // 10}"
@@ -208,9 +260,9 @@ def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machi
         if f.get("device_count", "").isdigit():
             torch.setdefault("device_count", int(f["device_count"]))
         if f.get("torch_message") == "true":
-            # torch's messages are kept as the line itself (rules read them; messages.py keeps the same)
+            # torch's messages are kept as the line itself (the torch rules read them)
             text = lines[ev.line].strip()[:1000] if lines is not None and ev.line is not None else ev.text
-            if text not in messages:
+            if text not in messages and len(messages) < _MAX_MESSAGES:
                 messages.append(text)
         if "build_cc" in f and re.fullmatch(r"\d{1,2}\.\d{1,2}", f["build_cc"]):
             major, minor = f["build_cc"].split(".")
@@ -221,6 +273,10 @@ def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machi
             build_ccs += [
                 a for a in re.findall(r"(?:sm|compute)_\d{2,3}[a-z]?", f["arches"]) if a not in build_ccs
             ]
+        if f.get("index", "").isdigit() and f.get("gpu_name") and f.get("cc") and "torch_message" in f:
+            index = int(f["index"])
+            name = " ".join(f["gpu_name"].split())
+            devices.setdefault(index, TorchDevice(index=index, name=name, compute_capability=f["cc"]))
         if "accelerator" in f and f["accelerator"] not in accelerators:
             accelerators.append(f["accelerator"])
         if "container" in f:
@@ -231,21 +287,19 @@ def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machi
             host.setdefault("cuda_visible_devices", f["cuda_visible_devices"])
         if "refusal" in f and len(refused) < 64:
             refused.append(_refusal(ev))
-        if f.get("gpu_lost") == "true" and ev.pci_bus_id and ev.pci_bus_id not in lost:
-            lost[ev.pci_bus_id] = GPU(
-                index=len(lost), pci_bus_id=ev.pci_bus_id, lost=True, error="GPU has fallen off the bus"
-            )
     if accelerators:
         host["accelerators"] = accelerators
     if refused:
         driver["refused_gpus"] = refused
     if build_ccs:
         torch["arch_list"] = build_ccs
+    if devices:
+        torch["devices"] = list(devices.values())
     return Machine(
         source=KIND,
         host=HostInfo(**host),
         driver=DriverInfo(**driver),
-        gpus=list(lost.values()),
+        gpus=[],
         gpus_known=False,
         torch=TorchInfo(init_messages=messages, **torch),
         evidence=found,

@@ -28,6 +28,8 @@ FACTS = frozenset(
         "gpu_working",
         "gpu_listed",
         "build_cc",
+        "gpu_list",
+        "handle_error",
         "arches",
         "rocm_build",
         "os_hint",
