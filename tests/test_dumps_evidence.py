@@ -326,3 +326,31 @@ def test_wsl1_has_no_gpu(knowledge: Knowledge) -> None:
     )
     nogpu = [f for f in _report(text, knowledge).findings if f.code == "no-gpu"]
     assert nogpu and "WSL 1" in nogpu[0].title
+
+
+def test_exclusive_process_gpu_held_by_another_process_is_an_error(knowledge: Knowledge) -> None:
+    from advisor.machine import GPU, GPUProcess, Machine
+
+    held = GPU(
+        index=0,
+        name="Tesla K40m",
+        compute_mode="Exclusive_Process",
+        processes=[GPUProcess(pid=4242, name="python", kind="compute")],
+    )
+    report = build_report(Machine(source="nvidia-smi", gpus=[held]), knowledge)
+    assert _alarms(report).get("gpu-busy") == "error"
+    free = held.model_copy(update={"processes": []})
+    assert "gpu-busy" not in _alarms(build_report(Machine(source="nvidia-smi", gpus=[free]), knowledge))
+    shared = held.model_copy(update={"compute_mode": "Default"})
+    assert "gpu-busy" not in _alarms(build_report(Machine(source="nvidia-smi", gpus=[shared]), knowledge))
+
+
+def test_unknown_gpu_fix_says_what_decides_the_build(knowledge: Knowledge) -> None:
+    report = _report("AssertionError: Torch not compiled with CUDA enabled\n", knowledge)
+    cpu = [f for f in report.findings if f.code == "torch-cpu-only"]
+    assert cpu and cpu[0].severity == "warning"
+    assert "nvidia-smi -L" in (cpu[0].fix or "")
+    mac = _report(
+        '  File "/Users/me/sd/modules/devices.py", line 40\nTorch not compiled with CUDA enabled\n', knowledge
+    )
+    assert "torch-cpu-only" not in _alarms(mac) and "no-gpu" in _alarms(mac)

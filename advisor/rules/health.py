@@ -66,7 +66,7 @@ def check_health(machine: Machine, knowledge: Knowledge) -> list[Finding]:
         findings += throttled or _hot(gpu)
         findings += _pcie(gpu)
         findings += _power_limit(gpu)
-        findings += _busy(gpu)
+        findings += _exclusive(gpu) or _busy(gpu)
         findings += _mig(gpu)
     present = bool(machine.gpus) or bool(gpu_evidence(machine))
     findings += evidence_findings(machine, HEALTH_CODES, findings, present)
@@ -277,6 +277,33 @@ def _power_limit(gpu: GPU) -> list[Finding]:
                 "Someone set it with `nvidia-smi -pl`, or the system/BMC enforces a lower cap."
             ),
             fix=f"sudo nvidia-smi -i {gpu.index} -pl {default:g}  (if the lower limit was not deliberate)",
+        )
+    ]
+
+
+def _exclusive(gpu: GPU) -> list[Finding]:
+    """The compute mode lets no new CUDA context in: Prohibited, or Exclusive_Process/Thread with a
+    compute process already on the GPU. A job started here fails ("all CUDA-capable devices are busy or
+    unavailable", CUDA error 46), so it is an error for the user's job, not a note about load."""
+    mode = gpu.compute_mode
+    procs = [p for p in (gpu.processes or []) if p.kind != "graphics"]
+    if mode == "Prohibited":
+        why = "its compute mode is Prohibited: no process may create a CUDA context on it"
+    elif mode in ("Exclusive_Process", "Exclusive_Thread") and procs:
+        who = ", ".join(f"{p.name or '?'} (pid {p.pid if p.pid is not None else '?'})" for p in procs[:4])
+        why = f"its compute mode is {mode} and {who} already holds it"
+    else:
+        return []
+    return [
+        Finding(
+            code="gpu-busy",
+            severity="error",
+            gpu=gpu.index,
+            title=f"{_label(gpu)} accepts no new CUDA job",
+            detail=f'{_label(gpu)}: {why}, so a new job fails with "all CUDA-capable devices are busy or '
+            'unavailable" (CUDA error 46).',
+            fix=f"Use another GPU (CUDA_VISIBLE_DEVICES), wait for the holder to finish, or (as root) "
+            f"`sudo nvidia-smi -i {gpu.index} -c DEFAULT` to allow several processes.",
         )
     ]
 

@@ -255,6 +255,8 @@ def install_hint(f: Facts) -> str:
         )
     if f.platform == "macos":
         return "pip install torch (macOS wheels have no CUDA)."
+    if not f.ccs:
+        return _unknown_gpu_hint(f)
     advice = f.advice()
     where = "" if f.platform else " (assuming Linux x86_64)"
     if advice.choice is not None:
@@ -270,6 +272,32 @@ def install_hint(f: Facts) -> str:
         f"no single PyTorch wheel in the tables covers every GPU here (CC {ccs}); use one environment "
         "per GPU type."
     )
+
+
+def _unknown_gpu_hint(f: Facts, assume_nvidia: bool = False) -> str:
+    """No GPU whose compute capability is known: the GPU decides the build, so say how to learn it; with no
+    NVIDIA GPU anywhere in the source, the CPU wheel."""
+    cpu = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+    if not f.nvidia_present and not assume_nvidia:
+        return (
+            f"{cpu} (no NVIDIA GPU is shown; if the machine has one, `nvidia-smi -L` names it and its "
+            "compute capability decides the CUDA build)"
+        )
+    newest = f.advice()
+    old = best_install(f.compat, [(6, 1)], f.platform or "linux-x86_64", driver_os=f.os)
+    new_pick = newest.choice or newest.newest
+    old_pick = old.choice or old.newest
+    parts = ["run `nvidia-smi -L`: the GPU's compute capability decides the build"]
+    if new_pick is not None:
+        parts.append(f"Turing and newer: {new_pick.pip}")
+    if old_pick is not None and (new_pick is None or old_pick.pip != new_pick.pip):
+        parts.append(f"Maxwell/Pascal/Volta: {old_pick.pip}")
+    return "; ".join(parts)
+
+
+def cuda_install_hint(f: Facts) -> str:
+    """The CUDA build to install when the source suggests an NVIDIA GPU it does not show."""
+    return install_hint(f) if f.ccs else _unknown_gpu_hint(f, assume_nvidia=True)
 
 
 def install_recommendation(f: Facts) -> Recommendation:

@@ -20,6 +20,7 @@ from advisor.rules.software_facts import (
     TOO_OLD_GPU_RE,
     Facts,
     Gpu,
+    cuda_install_hint,
     install_hint,
     looks_amd,
     other_accelerators_seen,
@@ -134,8 +135,7 @@ def _cpu_only(f: Facts) -> list[Finding]:
                 + ": the installed build has no CUDA, so no GPU can be used. The paste does not show "
                 "the GPU; if this machine has an NVIDIA GPU, a CUDA build is needed (an update or a "
                 "requirements file often replaces it with the CPU wheel)." + f.missing_note(),
-                fix="Check with `nvidia-smi`; then `pip uninstall -y torch` and install a CUDA build: "
-                + install_hint(f),
+                fix="`pip uninstall -y torch`, then install a CUDA build: " + cuda_install_hint(f),
             )
         ]
     no_cuda = t.cuda_version is None and t.cuda_available is False and b is not None and b.kind != "nvidia"
