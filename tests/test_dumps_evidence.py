@@ -354,3 +354,31 @@ def test_unknown_gpu_fix_says_what_decides_the_build(knowledge: Knowledge) -> No
         '  File "/Users/me/sd/modules/devices.py", line 40\nTorch not compiled with CUDA enabled\n', knowledge
     )
     assert "torch-cpu-only" not in _alarms(mac) and "no-gpu" in _alarms(mac)
+
+
+def test_gpu_below_any_build_and_a_placeholder_warning(knowledge: Knowledge) -> None:
+    table = (
+        "| NVIDIA-SMI 450.51.06    Driver Version: 450.51.06    CUDA Version: 11.0     |\n"
+        "|   0  Tesla K20m          Off  | 00000000:03:00.0 Off |                    0 |\n"
+        "| N/A   23C    P0    46W / 225W |      0MiB /  4743MiB |      0%      Default |\n"
+    )
+    warned = (
+        "Found GPU%d %s which is of cuda capability %d.%d.\n"
+        "PyTorch no longer supports this GPU because it is too old.\n"
+    )
+    report = _report(warned + table, knowledge)
+    assert _alarms(report).get("arch-not-in-build") == "error"
+    assert "arch-not-in-build" not in _alarms(_report(table, knowledge))  # the table alone says nothing
+
+
+def test_kohya_start_up_log_is_healthy(knowledge: Knowledge) -> None:
+    text = (
+        "22:09:42-469548 INFO     Torch 2.7.0+cu128\n"
+        "22:09:42-521003 INFO     Torch backend: nVidia CUDA 12.8 cuDNN 90701\n"
+        "22:09:42-537630 INFO     Torch detected GPU: NVIDIA GeForce RTX 3060 Ti VRAM 7867MB"
+        " Arch 8.6 Cores 38\n"
+    )
+    report = _report(text, knowledge)
+    assert report.machine.torch.version == "2.7.0+cu128"
+    assert report.machine.gpus[0].compute_capability == "8.6"
+    assert _alarms(report) == {}

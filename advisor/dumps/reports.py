@@ -30,7 +30,22 @@ _TRIGGER = re.compile(
     re.MULTILINE,
 )
 # Keys found anywhere on a line (a log prefix before them): looked for as plain texts.
-_NEEDLES = ("Cuda compilation tools, release", "torch: ", 'msg="inference compute"', "'torch': ", '"torch": ')
+_NEEDLES = (
+    "Cuda compilation tools, release",
+    "torch: ",
+    'msg="inference compute"',
+    "'torch': ",
+    '"torch": ',
+    "Torch detected GPU:",
+    "INFO     Torch ",
+)
+# kohya_ss / SD.Next start-up: "INFO     Torch 2.7.0+cu128", "Torch detected GPU: NVIDIA GeForce RTX 3060 Ti
+# VRAM 7867MB Arch 8.6 Cores 38".
+_LOG_TORCH = LazyPattern(r"\bINFO\s+Torch (?P<v>\d+\.\d+\.\d+[\w.+]*)\s*$")
+_LOG_GPU = LazyPattern(
+    r"Torch detected GPU: (?P<name>[^\n]{2,80}?) VRAM (?P<mb>\d{2,7}) ?MB"
+    r"(?: Arch \(?(?P<cc>\d{1,2})[.,] ?(?P<minor>\d)\)?)?"
+)
 _TORCH_VERSION = LazyPattern(
     _LEAD + r"(?i:(?:py)?torch`?[ .]version)(?:[ \t]*\(GPU\?\))?(?:\*\*)?[ \t]*(?::|\.{3,})(?:\*\*)?"
     r"[ \t]*(?P<v>\d+\.\d+[\w.+]*)(?:[ \t]*\((?P<gpu>True|False)\))?"
@@ -144,6 +159,15 @@ def _read(
         if m["gen"]:
             g.setdefault("pcie_gen_current", int(m["gen"]))
             g.setdefault("pcie_width_current", int(m["w"]))
+    elif m := _LOG_TORCH.search(s):
+        torch.setdefault("version", m["v"])
+    elif m := _LOG_GPU.search(s):
+        index = len(gpus)
+        g = {"index": index, "name": v.clean(m["name"]), "memory_total_bytes": int(m["mb"]) * 2**20}
+        if m["cc"]:
+            g["compute_capability"] = f"{m['cc']}.{m['minor']}"
+        gpus[index] = g
+        torch.setdefault("cuda_available", True)
     elif m := _OLLAMA.search(s):
         _ollama(m["rest"], driver, gpus)
 

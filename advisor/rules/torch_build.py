@@ -274,6 +274,71 @@ def _arch_not_in_build(f: Facts) -> list[Finding]:
     return _message_evidence(f, covered=bool(sources) and any(g.cc for g in f.gpus))
 
 
+# No PyTorch 1.0+ binary has kernels below CC 3.5 (1.0-1.4 printed "The minimum cuda capability that we
+# support is 3.5"; later builds start at 3.7, then 5.0, then 7.5): shared/reference/compat.md §6.5.
+OLDEST_CC_OF_ANY_BUILD = (3, 5)
+
+
+def _below_any_build(f: Facts) -> list[Finding]:
+    """A GPU below CC 3.5 (Tesla, Fermi, early Kepler) runs no PyTorch 1.0+ binary, whatever the tables
+    hold for this version."""
+    t = f.machine.torch
+    if not (t.version or t.cuda_version) or f.jetson or (f.build is not None and f.build.kind == "cpu"):
+        return []
+    out = []
+    for gpu in f.gpus:
+        if gpu.cc is None or gpu.cc >= OLDEST_CC_OF_ANY_BUILD:
+            continue
+        cc = format_cc(gpu.cc)
+        out.append(
+            Finding(
+                code="arch-not-in-build",
+                severity="error",
+                gpu=gpu.index,
+                title=f"No PyTorch build has kernels for {gpu.name or 'this GPU'} (CC {cc})",
+                detail=f"{gpu.who}: PyTorch 1.0 and newer binaries start at CC 3.5 (later ones at 3.7, 5.0 "
+                f"and 7.5), so torch {t.version or '?'} cannot run on CC {cc}." + f.missing_note(),
+                fix="Use the CPU (`pip install torch --index-url https://download.pytorch.org/whl/cpu`) or a "
+                "newer GPU; no PyTorch wheel supports this one.",
+            )
+        )
+    return out
+
+
+def _unnamed_too_old(f: Facts) -> list[Finding]:
+    """torch's "no longer supports this GPU because it is too old" without a usable GPU name (a paste of the
+    format string, "Found GPU%d %s"): the oldest GPU listed is the one it means."""
+    if "pytorch no longer supports this gpu because it is too old" not in f.messages.lower():
+        return []
+    if TOO_OLD_GPU_RE.search(f.messages):
+        return []  # named: _message_evidence reports it
+    known = [g for g in f.gpus if g.cc is not None]
+    oldest = min((g.cc for g in known if g.cc is not None), default=None)
+    gpus = [g for g in known if g.cc == oldest] or f.gpus[:1]
+    quote = "PyTorch no longer supports this GPU because it is too old"
+    return [
+        Finding(
+            code="arch-not-in-build",
+            severity="error",
+            gpu=g.index,
+            title=f"torch {f.machine.torch.version or '(version not shown)'} no longer supports "
+            f"{g.name or 'this GPU'}",
+            detail=f'torch warned "{quote}" without naming the GPU; {g.who} is the oldest GPU here.'
+            + f.missing_note(),
+            fix=install_hint(f),
+        )
+        for g in gpus
+    ] or [
+        Finding(
+            code="arch-not-in-build",
+            severity="error",
+            title="torch no longer supports this GPU",
+            detail=f'torch warned "{quote}"; the GPU is not shown.' + f.missing_note(),
+            fix=install_hint(f),
+        )
+    ]
+
+
 def _torch_warned(f: Facts, cc: tuple[int, int]) -> bool:
     """torch's own incompatibility warning names a GPU of this capability."""
     sm = f"{cc[0]}{cc[1]}"
@@ -300,7 +365,9 @@ def _ptx_only(f: Facts, gpu: Gpu, src: _ArchSource, version: str) -> Finding:
 def _message_evidence(f: Facts, covered: bool) -> list[Finding]:
     """torch's own texts when the arch lists did not decide: the ≤2.7 "too old" warning, "no kernel image"."""
     version = f.machine.torch.version or "(version not shown)"
-    out = []
+    out = _below_any_build(f) + _unnamed_too_old(f)
+    if out:
+        return out
     for m in TOO_OLD_GPU_RE.finditer(f.messages):
         out.append(
             Finding(
