@@ -382,3 +382,19 @@ def test_kohya_start_up_log_is_healthy(knowledge: Knowledge) -> None:
     assert report.machine.torch.version == "2.7.0+cu128"
     assert report.machine.gpus[0].compute_capability == "8.6"
     assert _alarms(report) == {}
+
+
+def test_torch_counts_no_gpu_while_nvidia_smi_lists_one(knowledge: Knowledge) -> None:
+    from advisor.machine import GPU, DriverInfo, HostInfo, Machine, TorchInfo
+
+    base = Machine(
+        source="collect_env",
+        host=HostInfo(os="Linux", machine_arch="x86_64"),
+        driver=DriverInfo(version="550.54.15", cuda_version="12.4", nvml_ok=True),
+        gpus=[GPU(index=0, name="NVIDIA A100-SXM4-80GB")],
+        torch=TorchInfo(installed=True, version="2.4.0+cu121", cuda_version="12.1", cuda_available=False),
+    )
+    hidden = [f for f in build_report(base, knowledge).findings if f.code == "cuda-visible-devices-hides-gpu"]
+    assert hidden and hidden[0].severity == "warning"
+    works = base.model_copy(update={"torch": base.torch.model_copy(update={"cuda_available": True})})
+    assert "cuda-visible-devices-hides-gpu" not in _alarms(build_report(works, knowledge))

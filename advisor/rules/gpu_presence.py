@@ -128,6 +128,34 @@ def _hides_all(value: str | None) -> bool:
     return first == "" or first.startswith("-") or first.lower() in {"nodevfiles", "none", "void"}
 
 
+def torch_sees_none(f: Facts, findings: list[Finding]) -> list[Finding]:
+    """nvidia-smi lists GPUs but a CUDA build of torch counts none, and no other finding says why: the GPUs
+    are hidden from the process (CUDA_VISIBLE_DEVICES, a container's device list)."""
+    m, t = f.machine, f.machine.torch
+    usable = [g for g in f.gpus if not any(x.lost for x in m.gpus if x.index == g.index)]
+    if not usable or any(x.severity in ("error", "warning") for x in findings):
+        return []
+    if t.device_count != 0 and not (t.cuda_available is False and t.device_count is None):
+        return []
+    cuda_build = t.cuda_version is not None or (f.build is not None and f.build.kind == "cuda")
+    if not cuda_build or t.hip_version or m.host.cuda_visible_devices is not None:
+        return []
+    said = "torch.cuda.device_count() is 0" if t.device_count == 0 else "torch.cuda.is_available() is False"
+    return [
+        Finding(
+            code="cuda-visible-devices-hides-gpu",
+            severity="warning",
+            title=f"PyTorch sees no GPU although {len(usable)} NVIDIA GPU(s) are listed",
+            detail=f"{said} while the GPU list shows {', '.join(g.who for g in usable)}, and the driver and "
+            "build fit. Something hides the GPUs from the process: CUDA_VISIBLE_DEVICES set in its "
+            "environment (a scheduler, a shell profile), or a container started without the devices."
+            + f.missing_note(),
+            fix="Print `echo $CUDA_VISIBLE_DEVICES` in the job's environment and unset it or list valid "
+            "indices; in a container, start it with `--gpus all` (NVIDIA Container Toolkit).",
+        )
+    ]
+
+
 def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
     """An NVIDIA GPU is present (PCI bus, kernel log, a CUDA error naming it) but no source shows a
     usable one, and no other finding says why: never healthy, and say what would tell."""

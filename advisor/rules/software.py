@@ -19,7 +19,13 @@ from advisor.report import Finding, Recommendation
 from advisor.rules.driver import driver_drops, driver_state
 from advisor.rules.evidence import evidence_findings
 from advisor.rules.frameworks import check_frameworks
-from advisor.rules.gpu_presence import no_gpu, unknown_gpus, unusable_gpus, visible_devices
+from advisor.rules.gpu_presence import (
+    no_gpu,
+    torch_sees_none,
+    unknown_gpus,
+    unusable_gpus,
+    visible_devices,
+)
 from advisor.rules.knowledge_age import check_knowledge_age
 from advisor.rules.software_facts import gather, install_recommendation
 from advisor.rules.torch_build import check_torch
@@ -62,6 +68,7 @@ def check_software(machine: Machine, knowledge: Knowledge) -> list[Finding]:
     out += driver_drops(facts)
     out += evidence_findings(machine, SOFTWARE_CODES, out, facts.nvidia_present)
     out += unusable_gpus(facts, out)
+    out += torch_sees_none(facts, out)
     out += check_knowledge_age(facts)
     return out
 
