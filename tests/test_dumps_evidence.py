@@ -13,7 +13,7 @@ from advisor.diagnose import build_report
 from advisor.dumps import parse_dump
 from advisor.errors import InputError
 from advisor.knowledge.base import Knowledge
-from advisor.knowledge.evidence import entries
+from advisor.knowledge.evidence import FACTS, entries
 from advisor.knowledge.loader import load_knowledge
 from advisor.report import FindingCode, Report
 
@@ -42,7 +42,7 @@ def test_catalogue_entries_are_complete() -> None:
         if e.emit:
             assert e.code and e.severity in ("error", "warning", "info") and e.title and e.fix, e.id
         if e.regex:
-            re.compile(e.regex)
+            assert set(re.compile(e.regex).groupindex) <= FACTS, e.id
 
 
 XID = "[ 1234.5] NVRM: Xid (PCI:0000:3b:00): {n}, pid=4242, name=python, {text}\n"

@@ -19,7 +19,7 @@ from advisor.dumps import values as v
 from advisor.dumps.detect import needle_lines
 from advisor.dumps.lazy_re import LazyPattern
 from advisor.dumps.partial import Partial
-from advisor.knowledge.evidence import Entry, entries
+from advisor.knowledge.evidence import FACTS, Entry, entries
 from advisor.machine import (
     GPU,
     DriverInfo,
@@ -59,7 +59,12 @@ def _by_needle() -> dict[str, tuple[Entry, ...]]:
 
 @functools.cache
 def _compiled(regex: str) -> re.Pattern[str]:
-    return re.compile(regex)
+    """An entry's regex, compiled on first use; its named groups must be known fact names."""
+    pattern = re.compile(regex)
+    unknown = set(pattern.groupindex) - FACTS
+    if unknown:
+        raise ValueError(f"evidence catalogue: regex {regex!r} captures unknown fact(s) {sorted(unknown)}")
+    return pattern
 
 
 def _window(lines: list[str], i: int, entry: Entry) -> str:

@@ -6,8 +6,10 @@ advisor.rules.evidence (to report the codes a message alone establishes). Data o
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import re
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,13 +94,10 @@ def catalog_dir() -> Path:
 @functools.cache
 def entries() -> tuple[Entry, ...]:
     """Every catalogue entry, in file order (files sorted by name). Raises ValueError on a bad entry."""
-    import yaml
-
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: list[Entry] = []
     seen: set[str] = set()
-    for path in sorted(catalog_dir().glob("*.yaml")):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    for name, data in _parsed(sorted(catalog_dir().glob("*.yaml"))):
+        path = Path(name)
         for raw in (data or {}).get("entries") or []:
             entry = _entry(raw, path.name)
             if entry.id in seen:
@@ -106,6 +105,35 @@ def entries() -> tuple[Entry, ...]:
             seen.add(entry.id)
             out.append(entry)
     return tuple(out)
+
+
+_FORMAT = 1
+
+
+def _parsed(paths: list[Path]) -> list[tuple[str, Any]]:
+    """(file name, parsed YAML) per file, from a JSON copy in the cache folder keyed on the files' sizes and
+    mtimes (importing PyYAML and parsing costs ~50 ms a run; reading the copy well under one)."""
+    from advisor.knowledge.parse_cache import cache_dir, read_private, write_private
+
+    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
+    key = hashlib.sha256(repr((_FORMAT, str(catalog_dir()), stats)).encode()).hexdigest()[:16]
+    folder = cache_dir()
+    cached = folder / f"evidence-v{_FORMAT}-{key}.json" if folder is not None else None
+    if cached is not None and (raw := read_private(cached)) is not None:
+        try:
+            data = json.loads(raw)
+            if isinstance(data, list):
+                return [(str(name), value) for name, value in data]
+        except (ValueError, TypeError):
+            pass
+    import yaml
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    parsed = [(p.name, yaml.load(p.read_text(encoding="utf-8"), Loader=loader)) for p in paths]
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            write_private(cached, json.dumps(parsed).encode())
+    return parsed
 
 
 def _entry(raw: dict[str, Any], where: str) -> Entry:
@@ -118,11 +146,7 @@ def _entry(raw: dict[str, Any], where: str) -> Entry:
     unknown = set(facts) - FACTS
     if unknown:
         raise ValueError(f"{where}: {ident}: unknown fact(s) {sorted(unknown)}")
-    regex = raw.get("regex")
-    if regex:
-        groups = set(re.compile(str(regex)).groupindex) - FACTS  # compiled once here to validate
-        if groups:
-            raise ValueError(f"{where}: {ident}: unknown capture group(s) {sorted(groups)}")
+    regex = raw.get("regex")  # compiled (and its groups checked against FACTS) by the matcher on first use
     return Entry(
         id=ident,
         needles=needles,
