@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
+from advisor.knowledge.cuda_driver import driver_runs_cuda
 from advisor.knowledge.identity import lookup
 from advisor.knowledge.match import identify_gpu, match_gpu, with_bus_device_id
+from advisor.knowledge.torch_builds import arch_list_for, resolve_variant
 from advisor.machine import GPU
 from advisor.report import Finding, Severity
 from advisor.rules.evidence import explained, gpu_evidence
@@ -138,8 +140,14 @@ def torch_sees_none(f: Facts, findings: list[Finding]) -> list[Finding]:
     if t.device_count != 0 and not (t.cuda_available is False and t.device_count is None):
         return []
     cuda_build = t.cuda_version is not None or (f.build is not None and f.build.kind == "cuda")
-    if not cuda_build or t.hip_version or m.host.cuda_visible_devices is not None:
+    if not cuda_build or t.hip_version or m.host.cuda_visible_devices is not None or not t.cuda_version:
         return []
+    drv = m.driver
+    verdict = driver_runs_cuda(
+        f.compat, t.cuda_version, os=f.os, driver_version=drv.version, driver_cuda=drv.cuda_version
+    )
+    if verdict.ok is not True or not _build_known(f):
+        return []  # the tables cannot tell that the driver runs this build, so nothing is established
     said = "torch.cuda.device_count() is 0" if t.device_count == 0 else "torch.cuda.is_available() is False"
     return [
         Finding(
@@ -154,6 +162,16 @@ def torch_sees_none(f: Facts, findings: list[Finding]) -> list[Finding]:
             "indices; in a container, start it with `--gpus all` (NVIDIA Container Toolkit).",
         )
     ]
+
+
+def _build_known(f: Facts) -> bool:
+    """The compat tables know this torch build's arch list (a release newer than them is not judged)."""
+    b = f.build
+    if b is None:
+        return False
+    platform = f.platform or "linux-x86_64"
+    resolved = resolve_variant(f.compat, b, platform, f.machine.torch.cuda_version)
+    return resolved is not None and arch_list_for(f.compat, b.release, resolved.variant, platform) is not None
 
 
 def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
