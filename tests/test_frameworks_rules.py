@@ -261,3 +261,33 @@ def test_jax_cuda_plugin_that_lists_no_gpu() -> None:
         )
         == []
     )
+
+
+def test_jax_cuda13_plugin_on_a_pascal_gpu() -> None:
+    new = DriverInfo(version="580.82.07", cuda_version="13.0")
+    cuda13 = {"jax-cuda13-plugin": "0.10.2", "jax-cuda13-pjrt": "0.10.2"}
+    cpu_only = [FrameworkDevice(index=0, platform="cpu")]
+    out = findings(machine(gpus=[GTX_1080], driver=new, jax=jax(plugins=cuda13, devices=cpu_only)), "jax")
+    (f,) = [x for x in out if x.code == "arch-not-in-build"]
+    assert (
+        f.gpu == 0
+        and f.fix == 'pip uninstall -y jax-cuda13-plugin jax-cuda13-pjrt && pip install -U "jax[cuda12]"'
+    )
+    assert "arch-not-in-build" not in codes(
+        machine(gpus=[RTX_3090], driver=new, jax=jax(plugins=cuda13, devices=cpu_only)), "jax"
+    )
+
+
+def test_report_diff_names_framework_changes() -> None:
+    from advisor.diagnose import build_report
+    from advisor.reports.diff import diff_reports
+
+    k = load_knowledge()
+    before = build_report(machine(gpus=[RTX_3090], tensorflow=TF_CPU, jax=jax(plugins={})), k)
+    after = build_report(
+        machine(gpus=[RTX_3090], tensorflow=TF_216, jax=jax(plugins=CUDA12, backend="gpu")), k
+    )
+    changes = {(c.subject, c.what): (c.before, c.after) for c in diff_reports(before, after).changes}
+    assert changes[("tensorflow", "version")] == ("2.21.0", "2.16.1")
+    assert changes[("tensorflow", "CUDA build")] == ("False", "True")
+    assert changes[("jax", "plugins")] == ("none", "jax-cuda12-pjrt 0.10.2, jax-cuda12-plugin 0.10.2")

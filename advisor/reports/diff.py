@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,6 +86,14 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _count(items: Sequence[object] | None) -> int | None:
+    return None if items is None else len(items)
+
+
+def _plugins(plugins: dict[str, str] | None) -> str | None:
+    return None if plugins is None else ", ".join(f"{k} {v}" for k, v in sorted(plugins.items())) or "none"
+
+
 def _software(a: Report, b: Report) -> Iterable[Change]:
     ma, mb = a.machine, b.machine
     facts: list[tuple[Kind, str, str, object, object]] = [
@@ -96,6 +104,13 @@ def _software(a: Report, b: Report) -> Iterable[Change]:
         ("software", "torch", "CUDA", ma.torch.cuda_version, mb.torch.cuda_version),
         ("software", "torch", "cuDNN", ma.torch.cudnn_version, mb.torch.cudnn_version),
         ("software", "torch", "installed", ma.torch.installed, mb.torch.installed),
+        ("software", "tensorflow", "version", ma.tensorflow.version, mb.tensorflow.version),
+        ("software", "tensorflow", "CUDA build", ma.tensorflow.is_cuda_build, mb.tensorflow.is_cuda_build),
+        ("software", "tensorflow", "GPUs seen", _count(ma.tensorflow.gpus), _count(mb.tensorflow.gpus)),
+        ("software", "jax", "version", ma.jax.version, mb.jax.version),
+        ("software", "jax", "jaxlib", ma.jax.jaxlib_version, mb.jax.jaxlib_version),
+        ("software", "jax", "plugins", _plugins(ma.jax.plugins), _plugins(mb.jax.plugins)),
+        ("software", "jax", "backend", ma.jax.backend, mb.jax.backend),
         ("host", "host", "OS", ma.host.os_release, mb.host.os_release),
         ("host", "host", "kernel", ma.host.kernel, mb.host.kernel),
         ("host", "host", "Python", ma.host.python_version, mb.host.python_version),

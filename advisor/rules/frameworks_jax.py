@@ -31,7 +31,7 @@ from advisor.rules.frameworks import (
     native_windows,
     quote,
 )
-from advisor.rules.software_facts import Facts
+from advisor.rules.software_facts import Facts, Gpu
 
 SUBJECT = "jax"
 _CUDA_PLUGIN = re.compile(r"^jax-cuda(\d+)-(plugin|pjrt)$")
@@ -280,17 +280,27 @@ def _no_gpu_listed(f: Facts, j: JaxInfo) -> list[Finding]:
     ]
 
 
+def _unsupported(f: Facts, line: JaxCudaLine) -> list[Gpu]:
+    """GPUs older than the line's oldest CC, or (where the table leaves it to nvcc) than what nvcc of its CUDA
+    major still compiles for: CUDA 13 dropped Maxwell, Pascal and Volta."""
+    if line.min_cc is not None:
+        return below_min_cc(f, line.min_cc)
+    cuda = f"{line.cuda_major}.0"
+    return [g for g in f.gpus if g.cc is not None and nvcc_can_target(f.compat, cuda, g.cc) is False]
+
+
 def _arch(f: Facts, j: JaxInfo) -> list[Finding]:
     out = []
     for line in _lines(f, j):
-        for g in below_min_cc(f, line.min_cc):
+        for g in _unsupported(f, line):
             out.append(
                 _finding(
                     "arch-not-in-build",
                     "error",
                     f"JAX does not support {g.name or 'this GPU'} (CC {cc_text(g.cc)})",
-                    f"{g.who}: JAX's CUDA wheels support compute capability {line.min_cc} and newer.",
-                    "Use a newer GPU, or run JAX on the CPU (pip install -U jax).",
+                    f"{g.who}: JAX's CUDA {line.cuda_major} wheels support compute capability "
+                    f"{line.min_cc or 'from what CUDA ' + str(line.cuda_major) + ' still compiles for'} on.",
+                    _arch_fix(f, line),
                     gpu=g.index,
                 )
             )
@@ -349,3 +359,14 @@ def _gpus_fit(f: Facts, line: JaxCudaLine) -> bool:
         return False
     cuda = f"{line.cuda_major}.0"
     return all(g.cc is None or nvcc_can_target(f.compat, cuda, g.cc) is not False for g in f.gpus)
+
+
+def _arch_fix(f: Facts, line: JaxCudaLine) -> str:
+    """An older CUDA line that still covers these GPUs, else the CPU."""
+    older = [
+        x for x in jax_current_lines(f.compat.jax_cuda) if x.cuda_major < line.cuda_major and _gpus_fit(f, x)
+    ]
+    if older:
+        remove = f"{line.plugin} {line.plugin.replace('-plugin', '-pjrt')}" if line.plugin else "jaxlib"
+        return f'pip uninstall -y {remove} && pip install -U "jax[{older[0].extra}]"'
+    return "Use a newer GPU, or run JAX on the CPU (pip install -U jax)."
