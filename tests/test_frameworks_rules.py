@@ -291,3 +291,10 @@ def test_report_diff_names_framework_changes() -> None:
     assert changes[("tensorflow", "version")] == ("2.21.0", "2.16.1")
     assert changes[("tensorflow", "CUDA build")] == ("False", "True")
     assert changes[("jax", "plugins")] == ("none", "jax-cuda12-pjrt 0.10.2, jax-cuda12-plugin 0.10.2")
+
+
+def test_tf_install_hint_on_jetson_points_at_jetpack() -> None:
+    jetson = HostInfo(os="Linux", machine_arch="aarch64", jetson=True)
+    orin = GPU(index=0, name="Orin", compute_capability="8.7")
+    (f,) = findings(machine(host=jetson, gpus=[orin], tensorflow=TF_CPU), "tensorflow")
+    assert f.code == "torch-cpu-only" and "JetPack" in (f.fix or "")

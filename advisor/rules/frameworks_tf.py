@@ -319,6 +319,8 @@ def install_hint(f: Facts) -> str:
     """The exact TensorFlow install for this platform, GPU and driver."""
     if f.platform == "macos":
         return "pip install tensorflow (macOS builds have no CUDA)."
+    if f.jetson:
+        return "install NVIDIA's TensorFlow wheel for your JetPack release (PyPI's wheels have no Jetson CUDA)."
     table = f.compat.tensorflow_builds
     pick, needs = _best_release(f)
     if native_windows(f):
