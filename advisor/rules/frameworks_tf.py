@@ -320,7 +320,7 @@ def install_hint(f: Facts) -> str:
     if f.platform == "macos":
         return "pip install tensorflow (macOS builds have no CUDA)."
     if f.jetson:
-        return "install NVIDIA's TensorFlow wheel for your JetPack release (PyPI's wheels have no Jetson CUDA)."
+        return "install NVIDIA's TensorFlow wheel for your JetPack release (PyPI's have no Jetson CUDA)."
     table = f.compat.tensorflow_builds
     pick, needs = _best_release(f)
     if native_windows(f):
