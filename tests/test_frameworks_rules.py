@@ -298,3 +298,13 @@ def test_tf_install_hint_on_jetson_points_at_jetpack() -> None:
     orin = GPU(index=0, name="Orin", compute_capability="8.7")
     (f,) = findings(machine(host=jetson, gpus=[orin], tensorflow=TF_CPU), "tensorflow")
     assert f.code == "torch-cpu-only" and "JetPack" in (f.fix or "")
+
+
+def test_an_empty_cuda_visible_devices_is_left_to_its_own_finding() -> None:
+    hidden = LINUX.model_copy(update={"cuda_visible_devices": ""})
+    tf = TF_216.model_copy(update={"gpus": []})
+    out = check_software(machine(host=hidden, gpus=[RTX_3090], tensorflow=tf), load_knowledge())
+    assert "cuda-visible-devices-hides-gpu" in {f.code for f in out}
+    assert not [f for f in out if f.subject == "tensorflow"]
+    shown = machine(gpus=[RTX_3090], tensorflow=tf)
+    assert codes(shown, "tensorflow") == ["torch-not-installed"]

@@ -264,7 +264,9 @@ def _libraries(f: Facts, j: JaxInfo) -> list[Finding]:
 
 def _no_gpu_listed(f: Facts, j: JaxInfo) -> list[Finding]:
     """A CUDA plugin is installed, JAX listed its devices, and none is a GPU: nothing else explained why."""
-    if not cuda_majors(j) or _gpu_seen(j) or j.devices is None:
+    visible = f.machine.host.cuda_visible_devices
+    hidden = visible is not None and visible.strip() in ("", "-1")  # its own finding says so
+    if not cuda_majors(j) or _gpu_seen(j) or j.devices is None or hidden:
         return []
     said = f" JAX said: {quote(j.messages)}" if j.messages else ""
     return [

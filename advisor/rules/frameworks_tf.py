@@ -208,7 +208,9 @@ def _libraries(f: Facts, t: TensorflowInfo, build: TensorflowBuild | None) -> li
                 _library_fix(f, t, build),
             )
         ]
-    if t.is_cuda_build and t.gpus == []:
+    visible = f.machine.host.cuda_visible_devices
+    hidden = visible is not None and visible.strip() in ("", "-1")  # its own finding says so
+    if t.is_cuda_build and t.gpus == [] and not hidden:
         said = f" It said: {quote(t.messages)}" if t.messages else ""
         return [
             _finding(
