@@ -63,14 +63,33 @@ def render_fleet_terminal(fleet: Fleet, console: Console, *, show_all: bool = Fa
             console.print(Padding(reason, (0, 0, 0, 2), expand=False))
     if show_all:
         console.print()
+        headers = [*NODE_HEADERS[:-1], "flags"]
+        rows = [[*node_cells(n)[:-1], str(len(n.flags)) if n.flags else ""] for n in fleet.nodes]
+        rows = [[printable(c, one_line=True) for c in r] for r in rows]
+        # Host names and versions are never cut: whole columns are left out instead, and named.
+        keep = list(range(len(headers)))
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+        dropped = []
+        for name in ("GPUs", "torch", "driver", "warnings"):
+            if sum(widths[i] + 3 for i in keep) <= console.width:
+                break
+            i = headers.index(name)
+            keep.remove(i)
+            dropped.append(name)
         table = Table(box=box.SIMPLE_HEAD, show_edge=False)
-        for h in NODE_HEADERS[:-1]:
-            table.add_column(h, justify="right" if h in ("errors", "warnings") else "left")
-        table.add_column("flags", justify="right")
-        for n in fleet.nodes:
-            cells = [*node_cells(n)[:-1], str(len(n.flags)) if n.flags else ""]
-            table.add_row(*(Text(printable(c, one_line=True)) for c in cells))
-        console.print(table)
+        for i in keep:
+            table.add_column(
+                headers[i], justify="right" if headers[i] in ("errors", "warnings", "flags") else "left",
+                no_wrap=True,
+            )  # fmt: skip
+        for r in rows:
+            table.add_row(*(Text(r[i]) for i in keep))
+        console.print(table, crop=False)
+        if dropped:
+            note = (
+                f"left out at this width: {', '.join(dropped)} (a wider terminal, --to csv or --to md: all)"
+            )
+            console.print(Text(note, style="dim"))
     elif len(fleet.nodes) > len(flagged):
         hidden = len(fleet.nodes) - len(flagged)
         console.print(

@@ -64,6 +64,17 @@ def _wrapped(console: Console, segments: list[tuple[str, str]], first: int, rest
         pos = start + len(body)
 
 
+def _one_line(console: Console, label: str, text: str, label_style: str = "", *, indent: int = 4) -> None:
+    """A command on one line, never hard-wrapped: a terminal wraps it visually, and a copy from a log or
+    pipe (80 columns) still runs the whole command."""
+    body = re.sub(r"[ \t]+", " ", common.printable(text)).strip()
+    for n, line in enumerate(body.split("\n")):
+        out = Text(" " * indent)
+        out.append(label if n == 0 else " " * len(label), style=label_style)
+        out.append(line)
+        console.print(out, soft_wrap=True)
+
+
 def _justify(numeric: bool) -> Literal["left", "right"]:
     return "right" if numeric else "left"
 
@@ -114,8 +125,8 @@ def _gpus(report: Report, console: Console) -> None:
         console.print(Text("No GPU seen." if known else "GPUs: unknown (not in the source).", style="dim"))
         console.print()
         return
-    columns, rows = common.gpu_table(report)
-    columns = _fit(columns, rows, console.width)
+    all_columns, rows = common.gpu_table(report)
+    columns = _fit(all_columns, rows, console.width)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for c in columns:
         # Names wrap last: the widest name (up to 32 characters) keeps its line.
@@ -124,6 +135,11 @@ def _gpus(report: Report, console: Console) -> None:
     for row in rows:
         table.add_row(*(_t(row[c.key], one_line=True) for c in columns))
     console.print(table)
+    dropped = [c.title for c in all_columns if c not in columns]
+    if dropped:
+        shown = ", ".join(dropped)
+        note = f"left out at this width: {shown} (a wider terminal or --export report.md shows all)"
+        _indented(console, "", note, indent=1)
     console.print()
 
 
@@ -162,7 +178,7 @@ def _finding(group: list[Finding], console: Console) -> None:
     _wrapped(console, [mark, (f.title, "bold"), (f" [{f.code}, {subject}]", "dim")], 2, 4)
     _indented(console, "", f.detail)
     if f.fix:
-        _indented(console, "fix: ", f.fix, "green")
+        _one_line(console, "fix: ", f.fix, "green")
     if len(group) > 1:
         others = common.gpu_span([g.gpu or 0 for g in group[1:]])
         note = f"the same on {others} (each GPU's detail: --export report.md)"
@@ -196,5 +212,5 @@ def _recommendations(report: Report, console: Console) -> None:
             text = " · ".join(map(common.recommendation_text, others))
             _indented(console, f"{g.subject}: ", text, "", indent=2)
         for r in install:
-            _indented(console, f"{g.subject}: newest torch that runs here: ", r.value, "", indent=2)
+            _one_line(console, f"{g.subject}: newest torch that runs here: ", r.value, indent=2)
     console.print()
