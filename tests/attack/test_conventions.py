@@ -84,3 +84,24 @@ def test_help_has_no_python_type_names() -> None:
     ):
         out = invoke(*args)[1]
         assert "list[" not in out and "<float" not in out and "{name}" not in out, args
+
+
+def test_fix_commands_are_never_hard_wrapped() -> None:
+    dump = H100X8.parents[1] / "02-h100pcie-torch201-cu117-sm90" / "input.txt"
+    code, out, _ = invoke("check", "--from", str(dump), env={"COLUMNS": "80"})
+    assert code == 1
+    fixes = [line for line in out.splitlines() if "pip install" in line]
+    assert fixes and all("--index-url https://" in line for line in fixes)
+
+
+def test_fleet_all_keeps_host_names_whole_and_says_what_it_left_out(
+    tmp_path: Path, base_report: dict[str, Any]
+) -> None:
+    for i in range(2):
+        node = copy.deepcopy(base_report)
+        node["machine"]["host"]["hostname"] = f"gpu-node-{i:04d}-long-rack-name.cluster"
+        write_json(tmp_path / f"n{i}.json", node)
+    code, out, _ = invoke("report", "fleet", str(tmp_path), "--all", "--include-ids", env={"COLUMNS": "80"})
+    assert code == 0
+    assert "gpu-node-0000-long-rack-name.cluster" in out and "gpu-node-0001-long-rack-name.cluster" in out
+    assert "left out at this width" in out
