@@ -120,7 +120,9 @@ def test_workload_line() -> None:
         workload={"model": "llama-7b", "task": "inference"}, memory=memory, assumptions=[], cards=[]
     )
     out = text_of(a5000_report().model_copy(update={"workload": estimate}))
-    assert "Workload model=llama-7b, task=inference: needs 16.8 GiB (8.4 GiB per GPU)" in out
+    # In words, not a Python repr (no "model=", "max_gpus=8"), and whether it fits here.
+    assert "Workload llama-7b, inference, bf16, batch 1: needs 16.8 GiB (8.4 GiB per GPU); fits here" in out
+    assert "=" not in out.split("Workload", 1)[1].splitlines()[0]
 
 
 def test_the_same_finding_on_several_gpus_is_shown_once() -> None:

@@ -41,17 +41,27 @@ def counts(findings: Sequence[Finding]) -> dict[str, int]:
 def verdict(report: Report) -> str:
     """The one-line verdict: ``2 errors, 1 warning — exit 1``."""
     c = counts(report.findings)
-    head = "healthy: " if not c["error"] and not c["warning"] else ""
+    head = ""
+    if not c["error"] and not c["warning"]:
+        # Nothing wrong found in a source that says nothing about GPUs is not "healthy".
+        head = "healthy: " if enough_facts(report) else "not enough facts to call it healthy: "
     text = f"{head}{plural(c['error'], 'error')}, {plural(c['warning'], 'warning')}"
     if c["info"]:
         text += f", {plural(c['info'], 'note')}"
     return f"{text} — exit {report.exit_code()}"
 
 
+def enough_facts(report: Report) -> bool:
+    """Whether the source said anything about GPUs (a list, or that there is none)."""
+    return report.machine.gpus_known or bool(report.machine.gpus)
+
+
 def verdict_level(report: Report) -> str:
     """``error`` / ``warning`` / ``ok``: the colour of the verdict banner."""
     c = counts(report.findings)
-    return "error" if c["error"] else "warning" if c["warning"] else "ok"
+    if c["error"]:
+        return "error"
+    return "warning" if c["warning"] or not enough_facts(report) else "ok"
 
 
 def by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
@@ -362,8 +372,14 @@ class RecommendationGroup:
     items: list[Recommendation]
 
 
-def recommendation_groups(recs: Sequence[Recommendation]) -> list[RecommendationGroup]:
-    """Machine-wide recommendations first, then per GPU, identical GPU sets collapsed into one group."""
+def recommendation_groups(
+    recs: Sequence[Recommendation], *, no_gpu: bool = False
+) -> list[RecommendationGroup]:
+    """Machine-wide recommendations first, then per GPU, identical GPU sets collapsed into one group.
+
+    ``no_gpu``: the machine-wide advice is about the CPU, and says so ("CPU: precision bf16"), so it is
+    never read as a GPU capability beside an unmet GPU requirement such as ``--require bf16``.
+    """
     machine_wide = [r for r in recs if r.gpu is None]
     per_gpu: dict[int, list[Recommendation]] = {}
     for r in recs:
@@ -371,7 +387,7 @@ def recommendation_groups(recs: Sequence[Recommendation]) -> list[Recommendation
             per_gpu.setdefault(r.gpu, []).append(r)
     groups: list[RecommendationGroup] = []
     if machine_wide:
-        groups.append(RecommendationGroup("machine", machine_wide))
+        groups.append(RecommendationGroup("CPU (no GPU)" if no_gpu else "machine", machine_wide))
     seen: dict[tuple[tuple[str, str, bool | None], ...], list[int]] = {}
     items_of: dict[tuple[tuple[str, str, bool | None], ...], list[Recommendation]] = {}
     for gpu, items in sorted(per_gpu.items()):
@@ -425,7 +441,7 @@ def workload_summary(report: Report) -> str | None:
     w = report.workload
     if w is None:
         return None
-    what = ", ".join(f"{k}={v}" for k, v in w.workload.items() if v is not None)
+    what = _workload_words(w.workload)
     need = format_bytes(w.memory.total)
     if w.memory.per_gpu is not None:
         need += f" ({format_bytes(w.memory.per_gpu)} per GPU)"
@@ -434,7 +450,23 @@ def workload_summary(report: Report) -> str | None:
         here.append(f"longest context {w.max_seq_len:,} tokens")
     if w.max_batch is not None:
         here.append(f"largest batch {w.max_batch:,}")
-    return f"{what}: needs {need}" + (f"; fits here: {', '.join(here)}" if here else "")
+    if not report.machine.gpus:
+        verdict = "no GPU here to run it on" if report.machine.gpus_known else "GPUs here unknown"
+    elif any(f.code == "insufficient-memory" for f in report.findings):
+        verdict = "does not fit here (see the finding above)"
+    else:
+        verdict = "fits here" + (f": {', '.join(here)}" if here else "")
+    return f"{what}: needs {need}; {verdict}"
+
+
+def _workload_words(spec: dict[str, object]) -> str:
+    """The workload as people write it (``7B params inference bf16, seq 2048, batch 1``), not as a repr."""
+    try:
+        from advisor.recommend.workload import Workload
+
+        return Workload.model_validate(spec).describe()
+    except Exception:  # a report from another version: its keys, plainly
+        return ", ".join(f"{k} {v}" for k, v in spec.items() if v not in (None, False))
 
 
 def missing_note(m: Machine) -> str | None:

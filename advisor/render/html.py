@@ -141,7 +141,7 @@ def _bench(report: Report) -> list[str]:
 
 
 def _recommendations(report: Report) -> list[str]:
-    groups = common.recommendation_groups(report.recommendations)
+    groups = common.recommendation_groups(report.recommendations, no_gpu=not report.machine.gpus)
     if not groups:
         return []
     rows = []

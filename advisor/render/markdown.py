@@ -105,7 +105,7 @@ def _findings(report: Report) -> list[str]:
 
 
 def _recommendations(report: Report) -> list[str]:
-    groups = common.recommendation_groups(report.recommendations)
+    groups = common.recommendation_groups(report.recommendations, no_gpu=not report.machine.gpus)
     if not groups:
         return []
     lines = []

@@ -201,7 +201,7 @@ def _bench(report: Report, console: Console) -> None:
 
 
 def _recommendations(report: Report, console: Console) -> None:
-    groups = common.recommendation_groups(report.recommendations)
+    groups = common.recommendation_groups(report.recommendations, no_gpu=not report.machine.gpus)
     if not groups:
         return
     console.print(Text("Good for", style="bold"))

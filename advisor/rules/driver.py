@@ -121,7 +121,16 @@ def driver_too_old(f: Facts) -> list[Finding]:
         )
     if not seen and not forward_804 and (verdict is None or verdict.ok is not False):
         return []
-    facts = [f"torch {t.version or '?'} is built with CUDA {cuda or '?'}"]
+    # Only what is known, in words (never "torch ? is built with CUDA ?").
+    facts = []
+    if t.version or cuda:
+        facts.append(
+            f"torch {t.version} is built with CUDA {cuda}"
+            if t.version and cuda
+            else f"torch is built with CUDA {cuda}"
+            if cuda
+            else f"torch {t.version} (the source does not say which CUDA it is built with)"
+        )
     driver = f"driver {drv.version}" if drv.version else "the driver"
     if verdict is not None and verdict.max_cuda is not None:
         how = "as it reports" if verdict.max_cuda.source == "driver" else "by the branch table"

@@ -246,6 +246,14 @@ def shared_cc(name: str | None, cards: Sequence[Card]) -> CC | None:
 # ---------------------------------------------------------------- install advice
 
 
+# How sure the tables behind an install advice are, in words (the tables' status field is jargon).
+_SOURCE_WORDS = {
+    "verified": "Checked against the official release tables.",
+    "secondary": "From build scripts and release notes, not an official support table.",
+    "unverified": "Not verified against an official source.",
+}
+
+
 def install_hint(f: Facts) -> str:
     """The concrete fix: a pip command for the newest build covering every GPU with this driver, or
     the driver to install first, or why no single build exists."""
@@ -329,5 +337,5 @@ def install_recommendation(f: Facts) -> Recommendation:
         topic="install",
         supported=advice.choice is not None,
         value=install_hint(f),
-        reason=f"{lead}{tail}. Table status: {pick.status}.",
+        reason=f"{lead}{tail}. {_SOURCE_WORDS.get(pick.status, '')}".rstrip(),
     )

@@ -102,7 +102,7 @@ def _rocm(f: Facts) -> list[Finding]:
             title="A ROCm (AMD) build of PyTorch is installed on an NVIDIA machine",
             detail=f"torch {t.version or '?'} is built for ROCm (HIP {t.hip_version or 'from the tag'}); it "
             f"cannot use the NVIDIA GPUs here ({gpus}).",
-            fix="pip uninstall -y torch && " + install_hint(f),
+            fix=_replace_torch(f),
         )
     ]
 
@@ -166,7 +166,7 @@ def _cpu_only(f: Facts) -> list[Finding]:
             severity="error",
             title="The installed PyTorch is a CPU-only build",
             detail=f"{why}, while {gpus} is present, so PyTorch cannot use it." + f.missing_note(),
-            fix="pip uninstall -y torch && " + install_hint(f),
+            fix=_replace_torch(f),
         )
     ]
 
@@ -410,3 +410,10 @@ def _message_evidence(f: Facts, covered: bool) -> list[Finding]:
             fix=fix,
         )
     ]
+
+
+def _replace_torch(f: Facts) -> str:
+    """Uninstall then install. On Windows as two lines: `&&` is a syntax error in Windows PowerShell 5.1
+    (the default shell) and `;` is no separator in cmd.exe, while one command per line runs in both."""
+    join = "\n" if f.platform == "windows" else " && "
+    return "pip uninstall -y torch" + join + install_hint(f)
