@@ -198,10 +198,17 @@ def check_requirements(machine: Machine, knowledge: Knowledge, exprs: list[str])
                     severity="error",
                     title=f"Requirement not met: {req.text}",
                     detail=problem,
-                    fix=_fix(req),
+                    # A missing fact is no reason to upgrade anything: ask for the fact instead.
+                    fix=_MISSING_FIX if problem.startswith("could not verify") else _fix(req),
                 )
             )
     return findings
+
+
+_MISSING_FIX = (
+    "Nothing to change for this gate yet: give advisor the missing fact (run it on the machine, or paste "
+    "`nvidia-smi` and `python -m torch.utils.collect_env` output), then check again."
+)
 
 
 def _compare(op: Op, seen: object, wanted: object) -> bool:
@@ -233,6 +240,15 @@ def _unmet(req: Requirement, machine: Machine, knowledge: Knowledge, features: l
         "jax": "the JAX version",
     }[req.key]
     assert req.op is not None and isinstance(req.value, Version)
+    derived = ""
+    if seen_text is None and req.key == "driver-cuda" and machine.driver.version:
+        # Not reported, but the driver's branch says it (driver 550 → CUDA 12.4), as elsewhere in the report.
+        from advisor.knowledge.cuda_driver import driver_max_cuda
+
+        mx = driver_max_cuda(knowledge.compat, machine.driver.version)
+        if mx is not None and not mx.at_least:
+            seen_text = str(mx.cuda)
+            derived = f" (driver {machine.driver.version}, by the branch table)"
     if seen_text is None:
         extra = (
             " (a CPU-only or ROCm torch build has none)"
@@ -249,7 +265,7 @@ def _unmet(req: Requirement, machine: Machine, knowledge: Knowledge, features: l
         seen = Version(seen.base_version)
     if _compare(req.op, seen, wanted):
         return None
-    return f"{what} is {seen_text}; the gate asks {req.op} {wanted}."
+    return f"{what} is {seen_text}{derived}; the gate asks {req.op} {wanted}."
 
 
 def _framework_gpu(key: Key, machine: Machine) -> str | None:
