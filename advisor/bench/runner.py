@@ -158,9 +158,13 @@ class _Session:
             self._hang(f"did not finish within the {self.timeout:.0f} s limit; the process was killed")
         elif not self.ended and self.skipped is None:
             self._hang(f"the benchmark process died ({_exit_text(proc.returncode)}){self._stderr_tail()}")
+        results = [self._annotate(r) for r in self.results]
+        from advisor.bench.caveats import cpu_caveats
+
+        self.notes.extend(cpu_caveats(results))
         return BenchRun(
             mode=self.mode,
-            results=[self._annotate(r) for r in self.results],
+            results=results,
             findings=self.findings,
             notes=self.notes,
             interrupted=interrupted,
