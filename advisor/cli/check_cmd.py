@@ -87,9 +87,55 @@ def check(
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:
     """Tell what this machine has, whether it works together, how fast it is, and what to do about it."""
+    from_ = _one_source(from_list)
+    if timeout is not None:
+        from advisor.cli.common import finite_float
+
+        timeout = finite_float(timeout, "--timeout", lo=0.0, hi=86400.0)
+
+    def run() -> None:
+        _check(
+            from_,
+            gpu_ids,
+            json_out,
+            bench,
+            no_bench,
+            require,
+            workload,
+            export,
+            include_ids,
+            timeout,
+            catalog,
+        )
+
+    if from_ is not None:
+        run()
+        return
+    # First of all: `import torch` in the probe's child takes ~1 s; everything else overlaps it.
+    from advisor.probe.early import discard, start_torch_child
+
+    start_torch_child(timeout or 30.0)
+    try:
+        run()
+    finally:
+        discard()  # unused when a bad option stopped the command before probing
+
+
+def _check(
+    from_: str | None,
+    gpu_ids: str | None,
+    json_out: bool,
+    bench: BenchMode,
+    no_bench: bool,
+    require: list[str],
+    workload: str | None,
+    export: str | None,
+    include_ids: bool,
+    timeout: float | None,
+    catalog: Path | None,
+) -> None:
     from advisor.diagnose import build_report
 
-    from_ = _one_source(from_list)
     selected = _parse_ids(gpu_ids) if gpu_ids is not None else None
     from advisor.rules.require import parse_requirement
 
@@ -100,10 +146,6 @@ def check(
     work = _parse_workload(workload) if workload else None
     if export is not None:
         _check_export_target(export)
-    if timeout is not None:
-        from advisor.cli.common import finite_float
-
-        timeout = finite_float(timeout, "--timeout", lo=0.0, hi=86400.0)
 
     if from_ is not None:
         from advisor.dumps import read_dump

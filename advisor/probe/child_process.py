@@ -68,6 +68,13 @@ class ChildProcess:
         except (OSError, ValueError) as e:  # no such interpreter, or an empty sys.executable
             self._start_error = f"could not start the {label} probe: {e}"
 
+    def kill(self) -> None:
+        """Stop a child whose answer is not wanted (and reap it)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.communicate(timeout=_KILL_GRACE_S)
+
     def wait(self) -> ChildAnswer:
         """Never raises; a child past its timeout is killed and reported as timed out."""
         if self._proc is None:

@@ -60,7 +60,9 @@ def probe_machine(
     ``torch.import_error``, ``probe_timeouts``). ``nvml`` replaces the ``pynvml`` module (tests pass a fake).
     """
     started = time.monotonic()
-    torch_child = TorchChild(torch_timeout_s)
+    from advisor.probe.early import take_torch_child
+
+    torch_child = TorchChild(torch_timeout_s, started=take_torch_child())
     # TensorFlow and JAX each import in their own child, started now so `check` waits for the slowest only.
     # Without any sign of an NVIDIA GPU they read package metadata only instead of importing (seconds of CPU).
     light = not nvidia_gpu_possible(sysfs_root, proc_root.parent)

@@ -42,8 +42,12 @@ class TorchChild:
         *,
         argv: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
+        started: ChildProcess | None = None,
     ) -> None:
         self.timeout_s = timeout_s
+        if started is not None:  # already running (advisor.probe.early): do not start a second one
+            self._child = started
+            return
         command = list(argv) if argv is not None else child_command()
         self._child = ChildProcess(command, MARKER, timeout_s, label="torch", env=env)
 
