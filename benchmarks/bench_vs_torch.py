@@ -62,7 +62,8 @@ def main() -> None:
     import_torch = [py, "-c", "import torch"]
     collect_env = [py, "-m", "torch.utils.collect_env"]
     rows = [
-        ("advisor check --from FIXTURE", [*advisor, "check", "--from", str(opts.fixture)], "import torch", import_torch, 0.15),
+        ("advisor check --from FIXTURE", [*advisor, "check", "--from", str(opts.fixture)], "import torch",
+         import_torch, 0.15),
         ("advisor catalog list", [*advisor, "catalog", "list"], "import torch", import_torch, 0.15),
         ("advisor check --no-bench", [*advisor, "check", "--no-bench"], "collect_env", collect_env, 0.7),
     ]  # fmt: skip
