@@ -129,7 +129,7 @@ def scan(lines: list[str], mask: bytearray) -> list[Partial]:
     """One partial with the GPUs, other graphics and torch build the text states, or none."""
     text = "\n".join(lines)
     low = text.lower()
-    listed = _has_gpu_list(text, mask)
+    listed = tool_gpu_list(text, mask)
     want_gpus = any(w in low for w in _GPU_WORDS) and not listed and not driver_failed(low)
     want_other = any(w in low for w in _OTHER_WORDS) and not listed
     want_torch = any(w in low for w in _TORCH_WORDS)
@@ -166,7 +166,8 @@ def driver_failed(low: str) -> bool:
     return any(t in low for t in _DRIVER_FAILURES)
 
 
-def _has_gpu_list(text: str, mask: bytearray) -> bool:
+def tool_gpu_list(text: str, mask: bytearray) -> bool:
+    """The paste holds a tool's GPU list (a span another parser read, collect_env, lspci, a kernel log)."""
     return mask.find(1) != -1 or _GPU_LIST.search(text) is not None
 
 
@@ -201,13 +202,20 @@ def _gpus(lines: list[str], mask: bytearray) -> tuple[list[GPU], int | None]:
     return gpus, first
 
 
+def known_gpu_name(candidate: str) -> str | None:
+    """The NVIDIA GPU a typed name means, spelled as the identity table spells it, or None."""
+    from advisor.knowledge.identity import lookup
+
+    return _known(candidate, lookup)
+
+
 def _known(candidate: str, lookup: Any) -> str | None:
     """The longest leading run of the candidate's tokens that names one GPU the identity table knows."""
     tokens = candidate.split()
     for k in range(len(tokens), 0, -1):
         name = " ".join(tokens[:k])
-        if not any(c.isdigit() for c in name):
-            continue
+        if not any(c.isdigit() for c in name) and "TITAN" not in name.upper():
+            continue  # a model has a number (TITAN X, TITAN V excepted): plain words never name one
         ident = lookup(name=name)
         if ident is None:
             continue

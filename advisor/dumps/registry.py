@@ -24,6 +24,7 @@ SCANNERS: list[tuple[str, str]] = [
     ("frameworks", "advisor.dumps.frameworks"),
     ("inventory", "advisor.dumps.inventory"),
     ("prose", "advisor.dumps.prose"),
+    ("fields", "advisor.dumps.fields"),
 ]
 
 

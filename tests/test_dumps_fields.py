@@ -1,0 +1,135 @@
+"""Facts typed into issue-template fields and Markdown tables (advisor/dumps/fields.py): real answers
+must be read; documentation tables, headings over paragraphs and compatibility tables must not become
+facts about the machine; any mix of table and field lines parses or is refused (hypothesis)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor.diagnose import build_report
+from advisor.dumps import fields, parse_dump
+from advisor.knowledge.base import Knowledge
+from advisor.knowledge.loader import load_knowledge
+from advisor.machine import Machine
+from tests.conftest import DATA
+
+# https://github.com/sshaoshuai/PointRCNN/issues/128 (the description's environment list, verbatim)
+POINTRCNN = """\
+I am trying to run the training of RCNN network (train_rcnn.py). However, I get the following error: \
+"no kernel image is available for execution on the device". The details of the system are as follows:
+
+- CUDA : 10.0
+
+- Python 3.6.9
+
+- PyTorch : '1.3.0+cu92'
+
+- GPU : GeForce GTX TITAN X
+
+Could you please let me know any pointers to resolve this issue? Thank you in advance.
+"""
+
+# https://github.com/salesforce/decaNLP/blob/master/README.md: a heading over a paragraph
+DECANLP = """\
+### PyTorch Version
+The research associated with the original paper was done using Pytorch 0.3, but we have since migrated \
+to 0.4. If you want to replicate results from the paper, then to be safe, you should use the code at a \
+commit on or before 3c4f94b.
+"""
+
+# Documentation tables in public repositories: a column glossary and a compatibility table.
+GLOSSARY = """\
+| Column | Description |
+|--------|-------------|
+| GPU | Primary GPU name |
+| Driver | NVIDIA driver version |
+| CUDA | System CUDA toolkit version |
+| PyTorch | Installed PyTorch version |
+"""
+COMPATIBILITY = """\
+| NVIDIA Driver Version | Supported CUDA Version | Flash Attention Support |
+|----------------------|------------------------|----------------------|
+| **550.54.14+** | **CUDA 12.4** | **Full Support** |
+| 545.23.06+ | CUDA 12.3 | Full Support |
+"""
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> Knowledge:
+    return load_knowledge()
+
+
+def _scan(text: str) -> list[Machine]:
+    lines = text.split("\n")
+    return [p.machine for p in fields.scan(lines, bytearray(len(lines)))]
+
+
+def test_template_fields_of_a_real_report() -> None:
+    m = parse_dump(POINTRCNN)
+    assert m.torch.version == "1.3.0+cu92"
+    assert m.host.system_cuda_version == "10.0"  # the toolkit they named, not torch's or the driver's
+    assert [g.name for g in m.gpus] == ["NVIDIA GeForce GTX TITAN X"]
+    assert m.driver.cuda_version is None and m.torch.cuda_version in (None, "9.2")
+
+
+def test_comfyui_report_fields_and_the_arch_verdict(knowledge: Knowledge) -> None:
+    text = (DATA / "real/comfyui-7126-rtx5070ti-torch260-cu126/input.txt").read_text()
+    report = build_report(parse_dump(text), knowledge)
+    assert "arch-not-in-build" in {f.code for f in report.findings if f.severity in ("error", "warning")}
+
+
+def test_issue_form_headings_and_a_header_table() -> None:
+    (m,) = _scan("### GPU\n\nRTX 5090\n\n### PyTorch version\n\n2.6.0+cu124\n\n### OS\n\nWindows 11\n")
+    assert m.torch.version == "2.6.0+cu124" and m.host.os == "Windows"
+    assert [g.name for g in m.gpus] and "5090" in (m.gpus[0].name or "")
+    (m,) = _scan(
+        "| GPU | Driver | CUDA | torch |\n|---|---|---|---|\n| RTX 4090 | 550.54.14 | 12.4 | 2.3.0+cu121 |\n"
+    )
+    assert (m.driver.version, m.host.system_cuda_version, m.torch.version) == (
+        "550.54.14",
+        "12.4",
+        "2.3.0+cu121",
+    )
+
+
+def test_other_accelerators_typed_as_the_gpu() -> None:
+    (m,) = _scan("- OS: Linux\n- GPU: Intel UHD Graphics 620\n")
+    assert m.host.accelerators == ["Intel integrated GPU (Intel UHD Graphics 620)"] and not m.gpus
+
+
+@pytest.mark.parametrize("text", [DECANLP, GLOSSARY, COMPATIBILITY])
+def test_documentation_is_not_the_machine(text: str) -> None:
+    for m in _scan(text):
+        assert m.torch.version is None and m.driver.version is None and not m.gpus
+        assert m.host.system_cuda_version is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "| GPU | RTX 3090 |",
+                "|---|---|",
+                "| Driver | 535.1 |",
+                "| a | b | c |",
+                "|",
+                "||",
+                "- GPU: ",
+                "- CUDA: 12.",
+                "### GPU",
+                "### ",
+                "**Driver Version**: 999.99.99",
+                "- PyTorch version - 2.1.0+cpu",
+                "",
+            ]
+        ),
+        max_size=14,
+    ),
+    st.text(alphabet="|-: #*`0123456789.GPU", max_size=120),
+)
+def test_any_mix_of_rows_and_fields(parts: list[str], noise: str) -> None:
+    for m in _scan("\n".join([*parts, noise])):
+        Machine.model_validate(m.model_dump())
