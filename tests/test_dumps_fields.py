@@ -133,3 +133,17 @@ def test_documentation_is_not_the_machine(text: str) -> None:
 def test_any_mix_of_rows_and_fields(parts: list[str], noise: str) -> None:
     for m in _scan("\n".join([*parts, noise])):
         Machine.model_validate(m.model_dump())
+
+
+def test_whole_lines_in_inline_code_are_unwrapped() -> None:
+    from advisor.dumps.text import normalise
+
+    # https://github.com/thuml/Autoformer/issues/25: the command and the call each wrapped in backticks
+    text = normalise((DATA / "real/autoformer-25-cvd-1-on-single-gpu/input.txt").read_text())
+    assert "\nexport CUDA_VISIBLE_DEVICES=1\n" in text and "\ntorch.cuda.is_available()\n" in text
+    # a code span inside a sentence stays as written
+    assert normalise("run `nvidia-smi` first\n") == "run `nvidia-smi` first\n"
+    assert (
+        parse_dump("`GPU 0: NVIDIA GeForce RTX 4090 (UUID: GPU-1234)`\n").gpus[0].name
+        == "NVIDIA GeForce RTX 4090"
+    )

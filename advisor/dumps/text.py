@@ -20,6 +20,8 @@ _BLANK_RUN = re.compile(r"\n[ \t]*\n[ \t\n]*\n")
 # Terminal colours pasted as text: real escapes ("\x1b[0;36m") or their caret form ("^[[0;36m").
 _ANSI = LazyPattern(r"(?:\x1b|\^\[)\[[0-9;?]{0,30}[A-Za-z]")
 _ENTITIES = (("&gt;", ">"), ("&lt;", "<"), ("&amp;", "&"))
+# A whole line wrapped in inline-code backticks ("`GPU 0: NVIDIA ...`"), as chat and issue editors do.
+_TICKED_LINE = LazyPattern(r"^([ \t]*)`([^`\n]{1,2000})`[ \t]*$", re.MULTILINE)
 
 
 def normalise(text: str) -> str:
@@ -40,4 +42,6 @@ def normalise(text: str) -> str:
         # Issue pages copied as HTML escape '>' in tracebacks; XML keeps its entities untouched.
         for entity, char in _ENTITIES:
             text = text.replace(entity, char)
+    if "`" in text:
+        text = _TICKED_LINE.sub(r"\1\2", text)
     return text
