@@ -69,7 +69,7 @@ _HEADING = LazyPattern(r"^[ \t]*#{2,4}[ \t]+(?P<key>[^\n]{1,60}?)[ \t]*#*[ \t]*$
 
 # A value must start with what it names (a template's answer, not a sentence that mentions a number).
 _LEAD = r"^[ \t'\"`*]*(?:v|version[ \t]*)?"
-_DRIVER = LazyPattern(_LEAD + r"(?i:nvidia[ \t]+)?(?P<v>\d{3}\.\d{1,3}(?:\.\d{1,3})?)\b")
+_DRIVER = LazyPattern(_LEAD + r"(?i:nvidia[ \t]+)?(?P<v>\d{3}\.\d{2,3}(?:\.\d{2,3})?)\b")  # minors: 2+ digits
 _CUDA = LazyPattern(_LEAD + r"(?i:cuda[ \t]*)?(?P<v>\d{1,2}\.\d)\b")
 _TORCH = LazyPattern(
     _LEAD + r"(?i:(?:py)?torch[ \t=]*)?(?P<v>\d\.\d{1,2}(?:\.\d{1,2})?(?:\+[a-z]{2,5}[\d.]{0,8})?)(?![\w.])"
@@ -88,8 +88,8 @@ _NONE = ("n/a", "none", "no", "-", "", "unknown", "?", "cpu", "not installed")
 def scan(lines: list[str], mask: bytearray) -> list[Partial]:
     """One partial with the facts typed into tables and template fields, or none."""
     hits = hit_lines(lines, mask, _LINE.compiled, _MAX_HITS)
-    if not hits:
-        return []
+    if not hits or _collect_env(lines, hits):
+        return []  # collect_env's own "Key: value" lines are its parser's (a cut value stays unknown)
     pairs = _pairs(lines, hits)
     if not pairs:
         return []
@@ -98,6 +98,11 @@ def scan(lines: list[str], mask: bytearray) -> list[Partial]:
         if key not in facts and value.strip().lower() not in _NONE:
             facts[key] = (value, line)
     return _partial(facts, lines, mask)
+
+
+def _collect_env(lines: list[str], hits: list[int]) -> bool:
+    """The paste holds collect_env output (its own marker lines)."""
+    return any(s.lstrip().startswith(("Is CUDA available:", "CUDA used to build PyTorch:")) for s in lines)
 
 
 def _pairs(lines: list[str], hits: list[int]) -> list[tuple[str, str, int]]:
