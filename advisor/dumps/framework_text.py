@@ -40,8 +40,12 @@ CUDNN_MISMATCH = LazyPattern(
 JAX_CUDNN = LazyPattern(
     r"Found cuDNN version (?P<loaded>\d+), but JAX was built against version (?P<compiled>\d+)", re.I
 )
+# TF 1.x "Creating TensorFlow device (/gpu:0) -> (device: 0, name: X, ...)", later 1.x "Created
+# TensorFlow device (/job:.../device:GPU:0 with N MB memory) -> physical GPU (...)", 2.x "Created device
+# /job:.../device:GPU:0 with ...".
 CREATED_GPU = LazyPattern(
-    r"Created device /job:\S+/device:GPU:(?P<index>\d+) with .*?name: (?P<name>[^,]+),"
+    r"Creat(?:ed|ing) (?:TensorFlow )?device \(?(?:/job:\S+?/device:GPU:|/gpu:)(?P<index>\d+)"
+    r".*?name: (?P<name>[^,)]+)"
     r"(?:.*?compute capability: (?P<cc>\d+\.\d+))?"
 )
 FOUND_DEVICE = LazyPattern(r"pciBusID: \S+ name: (?P<name>.+?) computeCapability: (?P<cc>\d+\.\d+)")

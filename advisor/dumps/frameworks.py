@@ -35,7 +35,7 @@ _TRIGGER = re.compile(
     r"|^[ \t]*jax(?:lib)?:\s+\d|jax\.devices \(|jax[_-]cuda\d+[_-](?:plugin|pjrt)|JAX|jaxlib|xla|XLA"
     r"|Could not load (?:dynamic )?library|Cannot dlopen|CuDNN library|cuDNN version|CUDA backend"
     r"|Unable to initialize backend|pciBusID: .* name: |StreamExecutor device"
-    r"|Ignoring (?:visible )?gpu device|Created device /job"
+    r"|Ignoring (?:visible )?gpu device|Creat(?:ed|ing) (?:TensorFlow )?device"
     r"|(?i:OS platform and distribution|Python version|GPU model and memory|CUDA/cuDNN version)"
     r"|^[ \t]*platform: uname_result|Backend 'cuda' failed"
     r"|^[ \t]*python:\s+\d|Mismatched PJRT|Outdated \w+ installation|failed call to cuInit"
@@ -104,8 +104,9 @@ def scan(lines: list[str], mask: bytearray) -> list[Partial]:
             line = _outdated(line, lines[i + 1 : i + 1 + _LOOKAHEAD])
         joined = f"{line.rstrip()} {nxt.strip()}"
         text = line
-        if not ft.PLUGIN_MISMATCH.search(line) and ft.PLUGIN_MISMATCH.search(joined):
-            text, consumed = joined, i + 1  # the warning wrapped onto the next line
+        for wrapped in (ft.PLUGIN_MISMATCH, ft.IGNORED_GPU):  # messages that wrap onto the next line
+            if not wrapped.search(line) and wrapped.search(joined):
+                text, consumed = joined, i + 1
         if owner == "tensorflow":
             tf_lines.append(text)
         elif owner == "jax":
@@ -282,7 +283,8 @@ def _jax_devices(listed: str) -> list[FrameworkDevice]:
 
 def _gpu_line(line: str, nxt: str, gpus: dict[str, GPU]) -> bool:
     """A GPU TensorFlow or XLA names in its log: found, created, ignored or a StreamExecutor device."""
-    for pattern, text in ((ft.FOUND_DEVICE, line), (ft.CREATED_GPU, line), (ft.IGNORED_GPU, line)):
+    joined = f"{line.rstrip()} {nxt.strip()}"
+    for pattern, text in ((ft.FOUND_DEVICE, line), (ft.CREATED_GPU, line), (ft.IGNORED_GPU, joined)):
         m = pattern.search(text)
         if m is None:
             continue
