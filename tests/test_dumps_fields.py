@@ -147,3 +147,73 @@ def test_whole_lines_in_inline_code_are_unwrapped() -> None:
         parse_dump("`GPU 0: NVIDIA GeForce RTX 4090 (UUID: GPU-1234)`\n").gpus[0].name
         == "NVIDIA GeForce RTX 4090"
     )
+
+
+# https://github.com/deepgenteam/deepgen/pull/4 (the test machine of a merged PR, bold keys)
+DEEPGEN = """\
+| Item | Configuration |
+|---|---|
+| **GPU** | NVIDIA L20 (14 GB VRAM) |
+| **Driver** | 535.161.07 |
+| **OS** | Linux 5.4.119 (glibc 2.28) |
+| **Python** | 3.12.4 |
+| **PyTorch** | 2.8.0+cu128 |
+| **CUDA** | 12.8 |
+| **cuDNN** | 9.10.02 |
+"""
+
+
+def test_spec_table_of_a_working_machine_is_read_and_healthy(knowledge: Knowledge) -> None:
+    m = parse_dump(DEEPGEN)
+    assert (m.driver.version, m.torch.version, m.host.system_cuda_version) == (
+        "535.161.07",
+        "2.8.0+cu128",
+        "12.8",
+    )
+    assert [g.name for g in m.gpus] == ["NVIDIA L20"] and m.host.os == "Linux"
+    report = build_report(m, knowledge)
+    assert not [f for f in report.findings if f.severity in ("error", "warning")]
+
+
+def test_diffusers_env_accelerator_field_is_nvidia_smi_csv() -> None:
+    # diffusers' env.py: "- Accelerator: " + nvidia-smi --query-gpu=gpu_name,memory.total csv + " VRAM"
+    text = (
+        "- PyTorch version (GPU?): 2.4.1+cu121 (True)\n"
+        "- Accelerator: NVIDIA GeForce RTX 3090, 24576 MiB\n"
+        "NVIDIA GeForce RTX 3090, 24576 MiB VRAM\n"
+        "- Using GPU in script?: <fill in>\n"
+    )
+    m = parse_dump(text)
+    assert [g.name for g in m.gpus] == ["NVIDIA GeForce RTX 3090"] * 2
+    assert m.gpus[0].memory_total_bytes == 24576 * 2**20 and m.driver.nvml_ok is True
+    mac = parse_dump("- PyTorch version (GPU?): 2.2.1 (False)\n- Accelerator: Apple M2 Max VRAM: 32 GB\n")
+    assert mac.host.os == "Darwin" and mac.host.accelerators == ["Apple M2 Max (Apple MPS)"] and not mac.gpus
+    none = parse_dump("- PyTorch version (GPU?): 2.4.1+cu121 (True)\n- Accelerator: NA\n")
+    assert not none.gpus
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "- Accelerator: ",
+                "- Accelerator: NA",
+                "Accelerator: Apple M1",
+                "X, 12 MiB",
+                "A, 1 MiB VRAM",
+                ",",
+                "",
+            ]
+        ),
+        max_size=10,
+    ),
+    st.text(alphabet="ABC ,0123456789MiBVRA\n", max_size=80),
+)
+def test_accelerator_field_survives_any_mix(parts: list[str], noise: str) -> None:
+    from advisor.dumps import hf_accelerator
+
+    lines = [*parts, noise]
+    for p in hf_accelerator.scan(lines, bytearray(len(lines))):
+        Machine.model_validate(p.machine.model_dump())
+        assert len(p.machine.gpus) <= 256

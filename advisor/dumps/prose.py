@@ -74,7 +74,7 @@ _DRIVER_FAILURES = (
 # prose never adds GPUs to it.
 _GPU_LIST = LazyPattern(
     r"^[ \t]*(?:GPU \d{1,3}:[ \t]|GPU models and configuration|Product Name[ \t]*:|\|[ \t]*NVIDIA-SMI"
-    r"|Graphics:|\*-display|Card name:|Chipset Model:)"
+    r"|Graphics:|\*-display|Card name:|Chipset Model:|(?:[-*][ \t]+)?Accelerator:)"
     r"|NVIDIA Corporation|NVRM:|\(device: \d|(?i:win32_videocontroller)",
     re.MULTILINE,
 )

@@ -25,6 +25,7 @@ SCANNERS: list[tuple[str, str]] = [
     ("inventory", "advisor.dumps.inventory"),
     ("prose", "advisor.dumps.prose"),
     ("fields", "advisor.dumps.fields"),
+    ("hf_accelerator", "advisor.dumps.hf_accelerator"),
 ]
 
 
