@@ -47,20 +47,63 @@ def read_dump(path: str) -> Machine:
 
 
 def decode(data: bytes) -> str:
-    """Bytes → text: UTF-16 with or without a BOM (PowerShell ``>``), else UTF-8; bad bytes → U+FFFD."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
-    if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", errors="replace")
+    """Bytes → text: UTF-16 with or without a BOM (PowerShell ``>``), else UTF-8; bad bytes → U+FFFD.
+
+    A paste can change encoding part-way (PowerShell's ``>`` writes UTF-16, a later ``>>`` from another
+    program appends UTF-8): each part is decoded on its own, so the second half is not lost as garbage.
+    """
+    codec, start = _utf16_start(data)
+    if codec is None:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[3:]
+        return data.decode("utf-8", errors="replace")
+    end = _utf16_end(data, start, little=codec != "utf-16-be")
+    text = data[start:end].decode(codec, errors="replace")
+    if len(data) - end < 2:
+        return text
+    return text + "\n" + decode(data[end:])
+
+
+def _utf16_start(data: bytes) -> tuple[str | None, int]:
+    """The UTF-16 codec the data starts in (and where its text starts), or None for an 8-bit start."""
+    if data.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if data.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
     sample = data[:4096]
     if len(sample) >= 8:
         odd_zeros, even_zeros = sample[1::2].count(0), sample[0::2].count(0)
         half = len(sample) // 2
         if odd_zeros > 0.8 * half and even_zeros < 0.1 * half:
-            return data.decode("utf-16-le", errors="replace")
+            return "utf-16-le", 0
         if even_zeros > 0.8 * half and odd_zeros < 0.1 * half:
-            return data.decode("utf-16-be", errors="replace")
-    return data.decode("utf-8", errors="replace")
+            return "utf-16-be", 0
+    return None, 0
+
+
+_WINDOW = 256  # bytes: long enough to tell text in UTF-16 from 8-bit text, short enough to find the seam
+
+
+def _utf16_end(data: bytes, start: int, *, little: bool) -> int:
+    """Where a UTF-16 part that starts at ``start`` ends: the first window whose high bytes are mostly not
+    zero (8-bit text), refined to the first of two 8-bit-looking code units in a row."""
+    hi = 1 if little else 0
+    pos = start
+    while pos < len(data):
+        window = data[pos : pos + _WINDOW]
+        units = len(window) // 2
+        if units >= 8 and window[hi::2].count(0) < 0.5 * units:
+            break
+        pos += _WINDOW
+    else:
+        return len(data) - (len(data) - start) % 2
+    # The seam is in this window or just before it: the first two 8-bit-looking units in a row.
+    k = max(start, pos - _WINDOW)
+    while k + 3 < len(data):
+        if data[k + hi] != 0 and data[k + 2 + hi] != 0:
+            return k
+        k += 2
+    return pos
 
 
 def _read(path: str, label: str) -> bytes | str:

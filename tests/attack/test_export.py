@@ -111,3 +111,17 @@ def test_the_sigterm_handler_is_installed_by_the_entry_point() -> None:
         assert signal.getsignal(signal.SIGTERM) is app_module._on_signal
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_paste_that_changes_encoding_is_decoded_per_part(tmp_path: Path) -> None:
+    """PowerShell's `>` (UTF-16) then an appended UTF-8 `nvidia-smi -q`: the second half must count."""
+    from tests.attack.conftest import H100X8
+
+    collect_env = H100X8.read_text().encode("utf-16")
+    smi_q = POWER_BRAKE.read_bytes()
+    for name, data in (("a.txt", collect_env + smi_q), ("b.txt", smi_q + collect_env)):
+        (tmp_path / name).write_bytes(data)
+        _code, out, _ = invoke("check", "--from", str(tmp_path / name), "--json", "--include-ids")
+        report = json.loads(out)
+        assert sum(f["code"] == "gpu-throttled" for f in report["findings"]) == 8, name
+        assert report["machine"]["torch"]["version"] == "2.5.1+cu124", name
