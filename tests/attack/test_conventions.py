@@ -105,3 +105,37 @@ def test_fleet_all_keeps_host_names_whole_and_says_what_it_left_out(
     assert code == 0
     assert "gpu-node-0000-long-rack-name.cluster" in out and "gpu-node-0001-long-rack-name.cluster" in out
     assert "left out at this width" in out
+
+
+def test_gpu_selector_and_one_source() -> None:
+    code, out, _ = invoke("check", "--from", str(H100X8), "-i", "1,3", "--json")
+    assert code == 0 and [g["index"] for g in __import__("json").loads(out)["machine"]["gpus"]] == [1, 3]
+    code, _, err = invoke("check", "--from", str(H100X8), "--id", "9")
+    assert code == 2 and "GPU indexes: 0, 1, 2, 3, 4, 5, 6, 7" in err
+    code, _, err = invoke("check", "--from", str(H100X8), "--from", str(H100X8))
+    assert code == 2 and "one machine at a time" in err
+
+
+def test_paste_hint_only_on_a_terminal(monkeypatch: Any) -> None:
+    import advisor.cli.check_cmd as check_cmd
+
+    monkeypatch.setattr(check_cmd, "_stdin_is_terminal", lambda: True)
+    code, _, err = invoke("check", "--from", "-", stdin=H100X8.read_text())
+    assert code == 0 and "Ctrl-D" in err and "Ctrl-Z" in err
+    monkeypatch.setattr(check_cmd, "_stdin_is_terminal", lambda: False)
+    assert "Ctrl-D" not in invoke("check", "--from", "-", stdin=H100X8.read_text())[2]
+
+
+def test_an_interrupted_bench_exits_130(monkeypatch: Any) -> None:
+    import advisor.bench
+    import advisor.probe
+    from advisor.bench.records import BenchRun
+    from advisor.machine import Machine
+
+    monkeypatch.setattr(advisor.probe, "probe_machine", lambda **_: Machine(source="live"))
+    monkeypatch.setattr(
+        advisor.bench,
+        "run_bench",
+        lambda *a, **k: BenchRun(mode="quick", interrupted=True, notes=["interrupted"]),
+    )
+    assert invoke("check")[0] == 130
