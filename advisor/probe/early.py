@@ -21,7 +21,8 @@ def start_torch_child(timeout_s: float) -> None:
     """Start the torch child now (once); ``take_torch_child`` hands it to the probe."""
     if "torch" not in _started:
         source = Path(__file__).with_name("torch_child.py").read_text(encoding="utf-8")
-        _started["torch"] = ChildProcess([sys.executable, "-c", source], MARKER, timeout_s, label="torch")
+        argv = [sys.executable, "-c", source, "--light-without-gpu"]  # as torch_probe.child_command()
+        _started["torch"] = ChildProcess(argv, MARKER, timeout_s, label="torch")
 
 
 def take_torch_child() -> ChildProcess | None:

@@ -98,9 +98,82 @@ def _arch_list(torch: Any, facts: dict[str, Any]) -> list[str] | None:
     return None
 
 
+def gpu_possible(root: str = "/") -> bool:
+    """Any sign of a GPU torch could use (NVIDIA or AMD ROCm), read in microseconds; True when unsure."""
+    import os
+
+    for path in (
+        "dev/nvidiactl",
+        "dev/nvidia0",
+        "dev/dxg",
+        "dev/kfd",
+        "proc/driver/nvidia",
+        "etc/nv_tegra_release",
+    ):
+        if os.path.exists(os.path.join(root, path)):
+            return True
+    bus = os.path.join(root, "sys/bus/pci/devices")
+    try:
+        for dev in os.listdir(bus):
+            with open(os.path.join(bus, dev, "vendor")) as v, open(os.path.join(bus, dev, "class")) as c:
+                vendor, klass = v.read().strip().lower(), c.read().strip()
+            if vendor in ("0x10de", "0x1002") and klass.startswith(("0x03", "0x12")):
+                return True
+    except OSError:
+        return True  # no readable bus: a GPU cannot be ruled out
+    return False
+
+
+def collect_light() -> dict[str, Any]:
+    """torch's build facts without importing it (a second or more of CPU): read from torch/version.py,
+    for a machine with no GPU, where CUDA cannot be available anyway."""
+    import ast
+    import os
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return {"installed": False, "init_messages": []}
+    path = os.path.join(next(iter(spec.submodule_search_locations)), "version.py")
+    values: dict[str, Any] = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        for node in tree.body:  # plain assignments of constants only: nothing of torch runs
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        values[target.id] = node.value.value
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(node.value, ast.Constant)
+            ):
+                values[node.target.id] = node.value.value
+    except (OSError, SyntaxError, ValueError):
+        return collect()
+    if not isinstance(values.get("__version__"), str):
+        return collect()
+    facts: dict[str, Any] = {
+        "installed": True,
+        "version": values["__version__"],
+        "cuda_version": values.get("cuda"),
+        "hip_version": values.get("hip"),
+        "debug_build": values.get("debug"),
+        "built_with_cuda": values.get("cuda") is not None,
+        "cuda_available": False,
+        "device_count": 0,
+        "init_messages": [],
+    }
+    if values.get("cuda") is None and values.get("hip") is None:
+        facts["arch_list"] = []  # a CPU build has none (as torch.cuda.get_arch_list() says)
+        facts["cudnn_version"] = None
+    return facts
+
+
 def main() -> None:
     """Print the facts as one marked JSON line on stdout."""
-    facts = collect()
+    light = "--light-without-gpu" in sys.argv[1:] and not gpu_possible()
+    facts = collect_light() if light else collect()
     sys.stdout.write("\n" + MARKER + json.dumps(facts, default=str) + "\n")
     sys.stdout.flush()
 

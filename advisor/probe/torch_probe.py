@@ -30,7 +30,8 @@ def child_source() -> str:
 
 def child_command() -> list[str]:
     """The command that runs the torch child with this interpreter."""
-    return [sys.executable, "-c", child_source()]
+    # On a machine with no GPU device the child reads torch/version.py instead of importing torch.
+    return [sys.executable, "-c", child_source(), "--light-without-gpu"]
 
 
 class TorchChild:
