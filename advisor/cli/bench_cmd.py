@@ -38,9 +38,23 @@ def bench(
     device: str = typer.Option("all", "--device", help="all, cpu, or a GPU index (torch numbering)."),
     timeout: float | None = typer.Option(None, "--timeout", help="Hard limit in seconds for the whole run."),
     as_json: bool = JSON_OPTION,
+    collective: bool = typer.Option(
+        False,
+        "--collective",
+        help="Measure all-reduce, all-gather and send/recv bandwidth across ranks instead (NCCL on GPUs, "
+        "gloo on CPUs). Under torchrun it joins torchrun's ranks; otherwise it starts --nproc local ranks.",
+    ),
+    nproc: int | None = typer.Option(
+        None, "--nproc", min=2, help="Local ranks for --collective (default: one per GPU, 2 without GPUs)."
+    ),
     catalog: Path | None = CATALOG_OPTION,
 ) -> None:
     """Measure matmul throughput, memory and host⇄device bandwidth, and compare with the card's peak."""
+    if collective:
+        from advisor.cli.collective_cmd import run_collective_command
+
+        run_collective_command(mode, timeout, nproc, as_json, catalog)
+        return
     from advisor.bench import run_bench
     from advisor.report import SEVERITY_ORDER
     from advisor.rules.performance import check_performance
