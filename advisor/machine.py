@@ -258,6 +258,16 @@ class Evidence(_Record):
     facts: dict[str, str] = Field(default_factory=dict)  # what the line says (gpu_name, legacy_branch, ...)
 
 
+class SchedulerInfo(_Record):
+    """The job scheduler or cluster engine this check ran under, from its environment variables."""
+
+    kind: Literal["slurm", "kubernetes", "ray"]
+    job_id: str | None = None  # SLURM_JOB_ID; the pod name on Kubernetes
+    node_name: str | None = None  # SLURMD_NODENAME; NODE_NAME (downward API) on Kubernetes; the Ray node IP
+    rank: int | None = None  # SLURM_PROCID
+    ray_node_id: str | None = None
+
+
 class Machine(_Record):
     """Everything one source saw. ``source`` is ``live`` or the dump kinds that were merged."""
 
@@ -274,3 +284,4 @@ class Machine(_Record):
     evidence: list[Evidence] = Field(default_factory=list)  # recognised messages, in paste order
     packages: dict[str, str] | None = None  # Python packages seen (pip/conda lists): name → version
     notes: list[str] = Field(default_factory=list)  # what a dump parser assumed, in words
+    scheduler: SchedulerInfo | None = None  # Slurm job / Kubernetes pod / Ray node this check ran in

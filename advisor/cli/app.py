@@ -19,7 +19,15 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 
 from advisor import __version__
-from advisor.cli import bench_cmd, catalog_cmd, check_cmd, fast_params, recommend_cmd, report_cmd
+from advisor.cli import (
+    bench_cmd,
+    catalog_cmd,
+    check_cmd,
+    cluster_cmd,
+    fast_params,
+    recommend_cmd,
+    report_cmd,
+)
 from advisor.errors import AdvisorError
 
 # Options of the root command that users also write after the sub-command (`advisor check --debug`).
@@ -157,6 +165,7 @@ app.command("bench")(bench_cmd.bench)
 app.command("recommend")(recommend_cmd.recommend)
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(cluster_cmd.app, name="cluster")
 
 
 def _version(value: bool) -> None:

@@ -19,6 +19,7 @@ from advisor.probe.framework_probe import FrameworkChild, nvidia_gpu_possible
 from advisor.probe.host import probe_host
 from advisor.probe.nvml import NvmlResult, probe_nvml
 from advisor.probe.pci import read_kernel_module_version, read_nvidia_pci_devices
+from advisor.probe.scheduler import probe_scheduler
 from advisor.probe.torch_probe import TorchChild
 
 T = TypeVar("T")
@@ -119,4 +120,5 @@ def probe_machine(
         tensorflow=tf_info,
         jax=jax_info,
         probe_timeouts=timeouts,
+        scheduler=probe_scheduler(),
     )

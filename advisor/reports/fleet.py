@@ -124,12 +124,17 @@ def build_fleet(
     *,
     skipped: Sequence[Skipped] = (),
     threshold: float = 0.10,
+    keys: Sequence[str] | None = None,
 ) -> Fleet:
-    """Merge reports into one Fleet (newest report per host) and flag outliers."""
+    """Merge reports into one Fleet (newest report per host) and flag outliers.
+
+    ``keys`` names each report's node instead of its host name (a cluster run, where several nodes of one
+    test machine share a host name); by default the host name, else the file name.
+    """
     newest: dict[str, tuple[str, NodeReport]] = {}
-    for file, full in loaded:
+    for i, (file, full) in enumerate(loaded):
         report = slim(full)
-        host = report.machine.host.hostname or Path(file).name
+        host = keys[i] if keys is not None else report.machine.host.hostname or Path(file).name
         if host not in newest or report.created > newest[host][1].created:
             newest[host] = (file, report)
     nodes = {host: _node(host, file, report) for host, (file, report) in sorted(newest.items())}
