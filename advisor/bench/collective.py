@@ -13,6 +13,7 @@ import os
 import socket
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -149,6 +150,14 @@ def measure_collective(
     )
 
 
+def leave_process_group() -> None:
+    """Tear the process group down (torchrun ranks exit cleanly only without one alive)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def _gather_objects(obj: Any) -> list[Any]:
     """Every rank's record, in rank order.
 
@@ -261,10 +270,12 @@ def _operation(op: CollectiveOp, size: int, device: str, world: int) -> Callable
         pieces = list(whole.chunk(world))
 
         def gather() -> None:
-            try:
-                dist.all_gather_into_tensor(whole, part)
-            except (RuntimeError, NotImplementedError):  # older gloo builds lack the flat variant
-                dist.all_gather(pieces, part)
+            with warnings.catch_warnings():  # newer torch renames it; the old name still works everywhere
+                warnings.simplefilter("ignore", FutureWarning)
+                try:
+                    dist.all_gather_into_tensor(whole, part)
+                except (RuntimeError, NotImplementedError):  # older gloo builds lack the flat variant
+                    dist.all_gather(pieces, part)
 
         return gather
     send = torch.ones(size // 4, dtype=torch.float32, device=device)

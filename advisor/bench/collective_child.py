@@ -18,9 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--launcher", default="local")
     args = parser.parse_args(argv)
 
-    import torch.distributed as dist
-
-    from advisor.bench.collective import measure_collective
+    from advisor.bench.collective import leave_process_group, measure_collective
 
     try:
         run = measure_collective(args.mode, launcher=args.launcher)
@@ -28,8 +26,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(PREFIX + run.model_dump_json() + "\n")
             sys.stdout.flush()
     finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        leave_process_group()
     return 0
 
 

@@ -33,7 +33,12 @@ def run_collective_command(
     knowledge = get_knowledge(catalog)
     run: CollectiveRun | None
     if env_rank() is not None:
-        run = measure_collective(quick_or_full, launcher="torchrun")
+        from advisor.bench.collective import leave_process_group
+
+        try:
+            run = measure_collective(quick_or_full, launcher="torchrun")
+        finally:
+            leave_process_group()  # a process group alive at exit aborts the interpreter (C++ terminate)
         if run is None:  # not rank 0: rank 0 speaks for everyone
             return
     else:

@@ -35,7 +35,9 @@ def slow_links(links: Sequence[LinkResult], fraction: float = SLOW_LINK_FRACTION
     """Links well below the median of the ring; a rank (or node) in two slow links is named as the cause."""
     if len(links) < 3:  # two links (or one) give no majority to be slow against
         return []
-    median = statistics.median(link.gbs for link in links)
+    # the upper median: with one slow node two links of a ring are slow, and a ring of four must not
+    # take one of them as the reference
+    median = statistics.median_high(link.gbs for link in links)
     slow = [link for link in links if link.gbs < median * fraction]
     if not slow or median <= 0:
         return []
