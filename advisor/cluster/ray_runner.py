@@ -8,6 +8,7 @@ a failure for that node; Ctrl-C stops waiting and keeps what finished.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -39,6 +40,7 @@ def connect(address: str | None) -> None:
     if ray.is_initialized():
         return
     target = address or "auto"
+    _listening(target)
     try:
         ray.init(
             address=target,
@@ -51,6 +53,23 @@ def connect(address: str | None) -> None:
         raise ClusterError(
             f"cannot connect to a Ray cluster at {target!r}: {first}. "
             "Start one (`ray start --head`, KubeRay) or pass --address HOST:PORT"
+        ) from None
+
+
+def _listening(target: str) -> None:
+    """Fail at once when nothing listens at a HOST:PORT address (ray.init would retry for a minute)."""
+    if target == "auto" or "://" in target or ":" not in target:
+        return
+    host, _, port = target.rpartition(":")
+    if not port.isdigit():
+        raise ClusterError(f"--address must be HOST:PORT, ray://HOST:PORT or auto, not {target!r}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=5):
+            pass
+    except OSError as exc:
+        raise ClusterError(
+            f"cannot connect to a Ray cluster at {target!r}: {exc.strerror or exc}. "
+            "Start one (`ray start --head`, KubeRay) or pass the head's --address HOST:PORT"
         ) from None
 
 
