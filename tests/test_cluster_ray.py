@@ -73,7 +73,7 @@ def cluster() -> Iterator[Any]:
 def test_cli_gathers_every_node_and_flags_the_odd_one(cluster: Any, tmp_path: Path) -> None:
     export = tmp_path / "reports"
     cmd = [sys.executable, "-m", "advisor", "cluster", "check", "--address", cluster.address,
-           "--no-bench", "--json", "--include-ids", "--export", str(export)]  # fmt: skip
+           "--no-bench", "--json", "--include-ids", "--export", str(export), "--collective"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr[-2000:]  # torch-cpu-only on the GPU nodes: an error finding
     data = json.loads(done.stdout)
@@ -86,6 +86,10 @@ def test_cli_gathers_every_node_and_flags_the_odd_one(cluster: Any, tmp_path: Pa
     assert len(odd) == 1
     t4_node = next(n for n in fleet["nodes"] if "T4" in n["gpus"])
     assert odd[0]["host"] == t4_node["host"]
+    # --collective: one torchrun per node (one rank each: no GPUs for torch here), rendezvous set by advisor
+    collective = data["collective"]
+    assert collective["launcher"] == "ray" and collective["world_size"] == 4
+    assert all(r["busbw_gbs"] > 0 for r in collective["results"])
     written = sorted(p.name for p in export.iterdir())
     assert "fleet.json" in written and "fleet.md" in written and len(written) == 6
 
@@ -98,9 +102,7 @@ def test_a_hung_node_and_a_killed_node_are_rows_with_reasons(cluster: Any) -> No
     result: dict[str, Any] = {}
 
     def run() -> None:
-        result["r"] = run_cluster_check(
-            cluster.address, bench="none", timeout_s=25, on_outcome=seen.append
-        )
+        result["r"] = run_cluster_check(cluster.address, bench="none", timeout_s=25, on_outcome=seen.append)
 
     worker = threading.Thread(target=run)
     started = time.monotonic()

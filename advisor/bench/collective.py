@@ -144,7 +144,7 @@ def measure_collective(
         ranks=sorted(ranks, key=lambda r: r.rank),
         results=results,
         links=links,
-        env=[e for e in envs if e is not None],
+        env=list({e.host: e for e in reversed(envs) if e is not None}.values())[::-1],  # one per node
         notes=notes,
         seconds=round(time.monotonic() - started, 3),
     )
