@@ -118,3 +118,17 @@ def test_scheduler_context_from_slurm_and_kubernetes_variables() -> None:
         "gpu-advisor-x1",
     )
     assert probe_scheduler({"PATH": "/usr/bin"}) is None
+
+
+def test_scheduler_node_names_are_redacted_like_host_names() -> None:
+    from advisor.machine import HostInfo, Machine, SchedulerInfo
+    from advisor.report import Report
+    from advisor.reports.redact import redact_report
+
+    machine = Machine(
+        host=HostInfo(hostname="gpu-17.cluster.example"),
+        scheduler=SchedulerInfo(kind="slurm", job_id="4242", node_name="gpu-17"),
+    )
+    report = Report(advisor_version="0", created="2026-12-05T00:00:00+00:00", source="live", machine=machine)
+    text = redact_report(report).model_dump_json()
+    assert "gpu-17" not in text and '"4242"' in text

@@ -91,6 +91,8 @@ def redact_report(report: Report) -> Report:
     m = report.machine
     red = Redactor()
     red.add_host(m.host.hostname)
+    node = m.scheduler.node_name if m.scheduler is not None else None
+    red.add_host(node)  # a Slurm / Kubernetes node name is a host name
     for g in m.gpus:
         if g.uuid:
             red.add("MIG" if g.uuid.startswith("MIG-") else "GPU", g.uuid)
@@ -100,6 +102,8 @@ def redact_report(report: Report) -> Report:
     machine = data["machine"]
     if m.host.hostname:
         machine["host"]["hostname"] = red.field(m.host.hostname)
+    if node:
+        machine["scheduler"]["node_name"] = red.field(node)
     for g in machine["gpus"]:
         for key in ("uuid", "serial"):
             if g.get(key):
