@@ -398,3 +398,38 @@ def test_torch_counts_no_gpu_while_nvidia_smi_lists_one(knowledge: Knowledge) ->
     assert hidden and hidden[0].severity == "warning"
     works = base.model_copy(update={"torch": base.torch.model_copy(update={"cuda_available": True})})
     assert "cuda-visible-devices-hides-gpu" not in _alarms(build_report(works, knowledge))
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "severity"),
+    [
+        ("ImportError: No module named torch\n", "torch-not-installed", "warning"),
+        ("ModuleNotFoundError: No module named 'torch._C'\n", "torch-not-installed", "warning"),
+        (
+            "OSError: libcudnn.so.9: cannot open shared object file: No such file or directory\n",
+            "torch-not-installed",
+            "warning",
+        ),
+        (
+            "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity "
+            "of 79.10 GiB of which 1.20 GiB is free. Process 1234 has 70.00 GiB memory in use. Including "
+            "non-PyTorch memory, this process has 7.00 GiB memory in use.\n",
+            "gpu-busy",
+            "warning",
+        ),
+    ],
+)
+def test_import_failures_and_memory_held_elsewhere(
+    text: str, code: str, severity: str, knowledge: Knowledge
+) -> None:
+    assert _alarms(_report(text, knowledge)).get(code) == severity
+
+
+def test_own_memory_alone_is_not_another_process(knowledge: Knowledge) -> None:
+    text = (
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity "
+        "of 23.65 GiB of which 1.20 GiB is free. Including non-PyTorch memory, this process has 22.40 GiB "
+        "memory in use.\n"
+    )
+    report = _report(text, knowledge)  # the job's own OOM: CUDA works, nothing wrong with the machine
+    assert report.machine.torch.cuda_available is True and _alarms(report) == {}

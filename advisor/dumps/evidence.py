@@ -262,6 +262,8 @@ def machine_from(found: list[Evidence], lines: list[str] | None = None) -> Machi
             torch["built_with_cuda"] = f["built_with_cuda"] == "true"
         if "torch_installed" in f:
             torch.setdefault("installed", f["torch_installed"] == "true")
+        if f.get("import_error") == "true":
+            torch.setdefault("import_error", ev.text)
         if f.get("device_count", "").isdigit():
             torch.setdefault("device_count", int(f["device_count"]))
         if f.get("torch_message") == "true":

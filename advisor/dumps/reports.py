@@ -208,6 +208,8 @@ def _ollama(rest: str, driver: dict[str, Any], gpus: dict[int, dict[str, Any]]) 
     """``msg="inference compute" id=GPU-… library=cuda compute=8.6 driver=12.4 name="…" total="24.0 GiB"``."""
     kv = {m[1]: (m[2] if m[2] is not None else m[3]) for m in _KV.finditer(rest)}
     library = kv.get("library", "")
+    if library == "oneapi":
+        return  # an Intel GPU: the catalogue's ollama entries name the accelerator
     if library not in {"cuda", "rocm"}:
         return
     index = len(gpus)
