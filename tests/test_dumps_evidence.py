@@ -412,8 +412,8 @@ def test_torch_counts_no_gpu_while_nvidia_smi_lists_one(knowledge: Knowledge) ->
         ),
         (
             "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total "
-            "capacity of 79.10 GiB of which 1.20 GiB is free. Process 1234 has 70.00 GiB memory in use. Including "
-            "non-PyTorch memory, this process has 7.00 GiB memory in use.\n",
+            "capacity of 79.10 GiB of which 1.20 GiB is free. Process 1234 has 70.00 GiB memory in use. "
+            "Including non-PyTorch memory, this process has 7.00 GiB memory in use.\n",
             "gpu-busy",
             "warning",
         ),
