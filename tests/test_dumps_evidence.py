@@ -433,3 +433,18 @@ def test_own_memory_alone_is_not_another_process(knowledge: Knowledge) -> None:
     )
     report = _report(text, knowledge)  # the job's own OOM: CUDA works, nothing wrong with the machine
     assert report.machine.torch.cuda_available is True and _alarms(report) == {}
+
+
+def test_power_cables_and_bar_messages_name_the_cause(knowledge: Knowledge) -> None:
+    cables = (
+        "[ 5.1] NVRM: GPU 0000:01:00.0: GPU does not have the necessary power cables connected.\n"
+        "[ 5.2] NVRM: GPU 0000:01:00.0: RmInitAdapter failed! (0x24:0x1c:1436)\n"
+    )
+    found = [f for f in _report(cables, knowledge).findings if f.code == "no-driver"]
+    assert len(found) == 1 and "power cables" in found[0].title
+    bar = (
+        "NVRM: This PCI I/O region assigned to your NVIDIA device is invalid:\n"
+        "NVRM: BAR1 is 0M @ 0x0 (PCI:0000:03:00.0)\n"
+    )
+    found = [f for f in _report(bar, knowledge).findings if f.code == "no-driver"]
+    assert len(found) == 1 and "Above 4G" in (found[0].fix or "")
