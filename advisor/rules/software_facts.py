@@ -16,7 +16,7 @@ from advisor.knowledge.compat import CompatTables
 from advisor.knowledge.compat_parse import CC, OS, Platform, platform_of
 from advisor.knowledge.match import identify, identify_gpu, match_gpu, name_tokens, with_bus_device_id
 from advisor.knowledge.torch_builds import TorchBuild, parse_torch_version
-from advisor.knowledge.torch_install import InstallAdvice, best_install
+from advisor.knowledge.torch_install import InstallAdvice, InstallChoice, best_install
 from advisor.machine import Machine, PciDevice
 from advisor.report import Recommendation
 from advisor.rules.evidence import gpu_evidence
@@ -267,8 +267,20 @@ def install_hint(f: Facts) -> str:
         return _unknown_gpu_hint(f)
     advice = f.advice()
     where = "" if f.platform else " (assuming Linux x86_64)"
-    if advice.choice is not None:
-        return f"{advice.choice.pip}{where}"
+    choice, newest = advice.choice, advice.newest
+    if (
+        choice is not None
+        and newest is not None
+        and newest.requirement
+        and _months_apart(choice, newest) >= 12
+    ):
+        # The driver pins an old torch: the driver upgrade comes first, the old build is the fallback.
+        return (
+            f"upgrade the NVIDIA driver to {newest.requirement.text}, then: {newest.pip}{where}; "
+            f"keeping this driver, the newest build it runs is {choice.label}: {choice.pip}"
+        )
+    if choice is not None:
+        return f"{choice.pip}{where}"
     if advice.newest is not None:
         req = advice.newest.requirement
         need = f"upgrade the NVIDIA driver to {req.text}, then " if req and f.machine.driver.version else ""
@@ -280,6 +292,17 @@ def install_hint(f: Facts) -> str:
         f"no single PyTorch wheel in the tables covers every GPU here (CC {ccs}); use one environment "
         "per GPU type."
     )
+
+
+def _months_apart(old: InstallChoice, new: InstallChoice) -> int:
+    """Months between two builds' releases (their "2023-10" dates); 0 when a date is unreadable."""
+
+    def months(date: str) -> int | None:
+        year, _, month = date.partition("-")
+        return int(year) * 12 + int(month) if year.isdigit() and month.isdigit() else None
+
+    a, b = months(old.release.date), months(new.release.date)
+    return b - a if a is not None and b is not None else 0
 
 
 def _unknown_gpu_hint(f: Facts, assume_nvidia: bool = False) -> str:
