@@ -121,7 +121,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished() -> None:
     out = run("Healthy", timeout_s=60, progress=interrupt)
     assert out.interrupted
     assert len(out.results) == 2
-    assert any(n.startswith("interrupted: 2 of 5") for n in out.notes)
+    assert any(n.startswith("benchmark interrupted (Ctrl-C): 2 of 5") for n in out.notes)
 
 
 def test_a_backend_that_cannot_load_skips_with_the_reason() -> None:

@@ -153,9 +153,14 @@ class _Session:
         if self.fatal_input is not None:
             raise InputError(self.fatal_input)
         if interrupted:
-            self.notes.append(f"interrupted: {self.finished} of {len(self.tasks)} tests finished")
+            done = (
+                f"{self.finished} of {len(self.tasks)} tests finished"
+                if self.tasks
+                else "before any test ran"
+            )
+            self.notes.append(f"benchmark interrupted (Ctrl-C): {done}")
         elif timed_out:
-            self._hang(f"did not finish within the {self.timeout:.0f} s limit; the process was killed")
+            self._hang(f"did not finish within the {self.timeout:g} s limit; the process was killed")
         elif not self.ended and self.skipped is None:
             self._hang(f"the benchmark process died ({_exit_text(proc.returncode)}){self._stderr_tail()}")
         results = [self._annotate(r) for r in self.results]
