@@ -128,7 +128,8 @@ def _from_identity(f: Facts, gpu: Gpu) -> Finding | None:
         title=f"Driver {version} no longer supports {who}",
         detail=f"{where} is {ident.architecture or 'an older GPU'} ({ident.chip or 'die unknown'}); the "
         f"last driver branch that supports it is {_branch_text(ident.last_branch)} (NVIDIA's legacy GPU "
-        f"lists), and this driver is R{installed}, which does not drive it." + f.missing_note(),
+        f"lists and deprecation schedule), and this driver is R{installed}, which does not drive it."
+        + f.missing_note(),
         fix=_fix(f, ident.last_branch, who, ident, version),
     )
 
@@ -174,7 +175,7 @@ def _fix(f: Facts, branch: str | None, who: str, ident: GpuIdentity | None, driv
     major = int(branch.split(".")[0])
     cuda = driver_max_cuda(f.compat, f"{major}.0")
     cuda_note = (
-        f" R{major} runs CUDA up to {cuda.cuda}, so use a framework build for CUDA {cuda.cuda} or older"
+        f" R{major} runs CUDA up to {cuda.cuda}, so use a framework build for CUDA {cuda.cuda} or older."
         if cuda is not None and not cuda.at_least
         else ""
     )
@@ -183,7 +184,7 @@ def _fix(f: Facts, branch: str | None, who: str, ident: GpuIdentity | None, driv
     return (
         f"Install the NVIDIA {_branch_text(branch)} driver{arch}{keep} (your distribution's "
         f"nvidia-{major}-series / legacy-{major}xx package, or the {major}.xx .run installer) and pin it so "
-        f"updates do not replace it.{cuda_note}. Newer drivers will not support {who}; only other "
+        f"updates do not replace it.{cuda_note} Newer drivers will not support {who}; only other "
         "hardware gets you a current driver."
     )
 
