@@ -448,3 +448,23 @@ def test_power_cables_and_bar_messages_name_the_cause(knowledge: Knowledge) -> N
     )
     found = [f for f in _report(bar, knowledge).findings if f.code == "no-driver"]
     assert len(found) == 1 and "Above 4G" in (found[0].fix or "")
+
+
+def test_live_gpu_less_machine_with_a_cuda_toolkit_is_not_cpu_only(knowledge: Knowledge) -> None:
+    """A probe that read the PCI bus and saw no NVIDIA device knows there is no GPU: CPU torch is right."""
+    from advisor.machine import DriverInfo, HostInfo, Machine, TorchInfo
+
+    live = Machine(
+        source="live",
+        host=HostInfo(os="Linux", machine_arch="x86_64", system_cuda_version="13.0"),
+        driver=DriverInfo(nvml_ok=False, nvml_error="NVML Shared Library Not Found", pci_devices=[]),
+        gpus=[],
+        torch=TorchInfo(
+            installed=True, version="2.13.0+cpu", built_with_cuda=False, cuda_available=False, device_count=0
+        ),
+    )
+    alarms = _alarms(build_report(live, knowledge))
+    assert "torch-cpu-only" not in alarms and "no-driver" not in alarms
+    pasted = live.model_copy(update={"source": "collect_env", "driver": DriverInfo()})
+    cpu = [f for f in build_report(pasted, knowledge).findings if f.code == "torch-cpu-only"]
+    assert cpu and cpu[0].severity == "warning" and "paste" not in cpu[0].detail

@@ -192,7 +192,7 @@ def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
     where = (
         f"the PCI bus shows {len(pci)} NVIDIA device(s) ({', '.join(d.address for d in pci)})"
         if pci
-        else f'the paste says "{seen[0].text}"'
+        else f'the source says "{seen[0].text}"'
     )
     unknown = []
     if m.driver.nvml_ok is None:
@@ -209,7 +209,7 @@ def unusable_gpus(f: Facts, findings: list[Finding]) -> list[Finding]:
             detail=f"An NVIDIA GPU is in this machine ({where}), yet nothing here shows a working GPU "
             "(no nvidia-smi GPU list, no CUDA device)"
             + (f"; unknown: {'; '.join(unknown)}" if unknown else "")
-            + ". Nothing in the paste explains it."
+            + ". Nothing in the source explains it."
             + f.missing_note(),
             fix="Collect `nvidia-smi`, `lspci -k -d 10de:`, `sudo dmesg | grep -i -e NVRM -e nvidia` and "
             "`python -m torch.utils.collect_env`; they show whether the driver is loaded, bound to "

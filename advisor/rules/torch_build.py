@@ -115,10 +115,18 @@ def _cpu_only(f: Facts) -> list[Finding]:
     if not f.nvidia_present:
         # A program asked for CUDA and got a CPU build, or a CPU build sits beside a CUDA toolkit: off a
         # Mac (no CUDA there) the usual cause is a CPU wheel where a CUDA one was meant. Say so, hedged,
-        # since no GPU is shown.
+        # since no GPU is shown -- but never when the PCI bus was read and holds no NVIDIA device (a
+        # GPU-less machine, as a live probe sees it), where a CPU build is the right one.
         cpu_build = (b is not None and b.kind == "cpu") or t.built_with_cuda is False
         toolkit = f.machine.host.system_cuda_version is not None and cpu_build
-        if not (said or toolkit) or f.machine.host.os == "Darwin" or other_accelerators_seen(f):
+        bus_read = f.machine.driver.pci_devices is not None
+        if (
+            not (said or toolkit)
+            or bus_read
+            or f.machine.source == "live"
+            or f.machine.host.os == "Darwin"
+            or other_accelerators_seen(f)
+        ):
             return []
         return [
             Finding(
@@ -132,7 +140,7 @@ def _cpu_only(f: Facts) -> list[Finding]:
                     else f"torch {t.version or '?'} has no CUDA while CUDA "
                     f"{f.machine.host.system_cuda_version} is installed on the system"
                 )
-                + ": the installed build has no CUDA, so no GPU can be used. The paste does not show "
+                + ": the installed build has no CUDA, so no GPU can be used. The source does not show "
                 "the GPU; if this machine has an NVIDIA GPU, a CUDA build is needed (an update or a "
                 "requirements file often replaces it with the CPU wheel)." + f.missing_note(),
                 fix="`pip uninstall -y torch`, then install a CUDA build: " + cuda_install_hint(f),
