@@ -468,3 +468,59 @@ def test_live_gpu_less_machine_with_a_cuda_toolkit_is_not_cpu_only(knowledge: Kn
     pasted = live.model_copy(update={"source": "collect_env", "driver": DriverInfo()})
     cpu = [f for f in build_report(pasted, knowledge).findings if f.code == "torch-cpu-only"]
     assert cpu and cpu[0].severity == "warning" and "paste" not in cpu[0].detail
+
+
+def test_mig_uuid_in_cuda_visible_devices_is_mig_in_use(knowledge: Knowledge) -> None:
+    text = (
+        "CUDA_VISIBLE_DEVICES=MIG-feee0c61-26ec-5616-bb59-b6d777cc4f34 ipython\n"
+        "Nvidia driver version: 515.86.01\n"
+    )
+    alarms = _alarms(_report(text, knowledge))
+    assert alarms.get("mig-enabled") == "warning" and "cuda-visible-devices-hides-gpu" not in alarms
+
+
+def test_cuda_visible_devices_from_a_substitution_is_unknown(knowledge: Knowledge) -> None:
+    text = 'export CUDA_VISIBLE_DEVICES=`cat $PBS_GPUFILE | awk -F"-gpu" \'{ printf A$2;A=","}\'`\n'
+    text += "all CUDA-capable devices are busy or unavailable\n"
+    report = _report(text, knowledge)
+    assert report.machine.host.cuda_visible_devices is None
+    assert "cuda-visible-devices-hides-gpu" not in _alarms(report)
+
+
+def test_pip_finds_no_torch_wheel(knowledge: Knowledge) -> None:
+    text = (
+        "ERROR: Could not find a version that satisfies the requirement torch==2.1.2 (from versions: 2.2.0)\n"
+        "ERROR: No matching distribution found for torch==2.1.2\n"
+    )
+    assert _alarms(_report(text, knowledge)).get("torch-not-installed") == "warning"
+
+
+def test_collect_env_no_cuda_on_linux_is_no_gpu(knowledge: Knowledge) -> None:
+    text = (
+        "PyTorch version: 2.1.2+cu121\nCUDA used to build PyTorch: 12.1\nOS: Ubuntu 22.04.4 LTS (x86_64)\n"
+        "Is CUDA available: False\nCUDA runtime version: No CUDA\nGPU models and configuration: No CUDA\n"
+        "Nvidia driver version: No CUDA\ncuDNN version: No CUDA\n"
+    )
+    alarms = _alarms(_report(text, knowledge))
+    assert "no-gpu" in alarms and "no-driver" not in alarms and "torch-cpu-only" not in alarms
+
+
+def test_error_804_with_a_compat_libcuda_over_an_older_module(knowledge: Knowledge) -> None:
+    msg = (
+        "UserWarning: CUDA initialization: Unexpected error from cudaGetDeviceCount(). Did you run some cuda "
+        "functions before calling NumCudaDevices() that might have already set an error? Error 804: forward "
+        "compatibility was attempted on non supported HW\n"
+    )
+    compat = "- Driver Version: 460.80\n- CUDA Version: 11.3\n" + msg  # 460's own CUDA is 11.2
+    alarms = _alarms(_report(compat, knowledge))
+    assert alarms.get("driver-library-mismatch") == "error" and "driver-too-old" not in alarms
+    native = "- Driver Version: 535.183.01\n- CUDA Version: 12.2\n" + msg
+    assert "driver-library-mismatch" not in _alarms(_report(native, knowledge))
+
+
+def test_a_fence_glued_to_its_content_keeps_the_content(knowledge: Knowledge) -> None:
+    text = (
+        "```Error: Unexpected error from cudaGetDeviceCount(). Error 803: system has unsupported display "
+        "driver / cuda driver combination```\n"
+    )
+    assert _alarms(_report(text, knowledge)).get("driver-library-mismatch") == "error"

@@ -249,12 +249,15 @@ def _machine(
         driver_version = None  # a paste cut mid-line ("550.1", "5") would read as an ancient driver
     driver = DriverInfo(version=driver_version, nvml_ok=True if driver_version else None)
     gpus = _gpus(gpu_lines)
+    # collect_env writes "No CUDA" into the GPU, driver and runtime fields only when CUDA is unavailable
+    # AND nvidia-smi, the driver and nvcc all gave nothing: no NVIDIA GPU this environment can see.
+    no_cuda = all((facts.get(k) or "").strip() == "No CUDA" for k in ("gpus", "driver"))
     return Machine(
         source=KIND,
         host=host,
         driver=driver,
         gpus=gpus or [],
-        gpus_known=gpus is not None,
+        gpus_known=gpus is not None or no_cuda,
         torch=torch,
     )
 

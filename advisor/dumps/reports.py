@@ -38,7 +38,12 @@ _NEEDLES = (
     '"torch": ',
     "Torch detected GPU:",
     "INFO     Torch ",
+    "Driver Version:",
+    "CUDA Version:",
 )
+# nvidia-smi's banner phrases quoted outside a table ("- 驱动版本: Driver Version: 460.80").
+_SMI_DRIVER = LazyPattern(r"\bDriver Version: ?(?P<v>\d{3}\.\d{2,3}(?:\.\d{2,3})?)\b")
+_SMI_CUDA = LazyPattern(r"\bCUDA Version: ?(?P<v>\d{1,2}\.\d)\b")
 # kohya_ss / SD.Next start-up: "INFO     Torch 2.7.0+cu128", "Torch detected GPU: NVIDIA GeForce RTX 3060 Ti
 # VRAM 7867MB Arch 8.6 Cores 38".
 _LOG_TORCH = LazyPattern(r"\bINFO\s+Torch (?P<v>\d+\.\d+\.\d+[\w.+]*)\s*$")
@@ -159,6 +164,11 @@ def _read(
         if m["gen"]:
             g.setdefault("pcie_gen_current", int(m["gen"]))
             g.setdefault("pcie_width_current", int(m["w"]))
+    elif (m := _SMI_DRIVER.search(s)) or (n := _SMI_CUDA.search(s)):
+        if m is not None:
+            driver.setdefault("version", m["v"])
+        if (n := _SMI_CUDA.search(s)) is not None:
+            driver.setdefault("cuda_version", n["v"])
     elif m := _LOG_TORCH.search(s):
         torch.setdefault("version", m["v"])
     elif m := _LOG_GPU.search(s):

@@ -12,7 +12,10 @@ from advisor.dumps.lazy_re import LazyPattern
 
 # Compiled on first use: most pastes hold no quotes, fences or tags.
 _QUOTE = LazyPattern(r"^(?:[ \t]{0,3}>[ \t]?)+", re.MULTILINE)
-_FENCE = LazyPattern(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
+# A fence line, with or without an info string ("```text"); a fence glued to content ("```Error: …```")
+# keeps the content.
+_FENCE = LazyPattern(r"^[ \t]*(?:```|~~~)[ \t]*[\w+#.-]{0,30}[ \t]*$", re.MULTILINE)
+_INLINE_FENCE = LazyPattern(r"^([ \t]*)(?:```|~~~)(?=\S)|(?<=\S)(?:```|~~~)[ \t]*$", re.MULTILINE)
 # GitHub issue markup around pasted output; nvidia-smi's XML uses none of these tag names.
 _HTML = LazyPattern(r"</?(?:details|summary|pre|code|br|p|b|sup|sub)\b[^<>\n]{0,200}>", re.IGNORECASE)
 # Two or more blank lines (a single character class: a repeated group costs ~200 ns per repeat in sre).
@@ -29,6 +32,7 @@ def normalise(text: str) -> str:
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if "```" in text or "~~~" in text:
         text = _FENCE.sub("", text)
+        text = _INLINE_FENCE.sub(r"\1", text)
     if "</" in text or "<b" in text or "<p" in text:
         text = _HTML.sub("", text)
     if "\n>" in text or text.startswith(">"):

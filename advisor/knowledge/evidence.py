@@ -59,6 +59,7 @@ FACTS = frozenset(
         "cuda_error",
         "needs_cuda",
         "needs_driver",
+        "needs_torch",
         "cudnn_compiled",
         "cudnn_runtime",
     }

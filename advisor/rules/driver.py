@@ -8,7 +8,7 @@ advisor.rules.software runs them.
 from __future__ import annotations
 
 from advisor.knowledge.compat_parse import cuda_variant, parse_version, variant_cuda
-from advisor.knowledge.cuda_driver import driver_drops_gpu, driver_runs_cuda, min_driver_for
+from advisor.knowledge.cuda_driver import driver_drops_gpu, driver_max_cuda, driver_runs_cuda, min_driver_for
 from advisor.report import Finding
 from advisor.rules.driver_support import driver_drops as driver_drops  # the rule lives there (identity)
 from advisor.rules.software_facts import (
@@ -27,6 +27,9 @@ def driver_state(f: Facts) -> list[Finding]:
     drv = f.machine.driver
     error = (drv.nvml_error or "").lower()
     lib, mod = drv.library_version, drv.kernel_module_version
+    compat = compat_lib_mismatch(f)
+    if compat:
+        return compat
     if "mismatch" in error or versions_differ(lib, mod):
         seen = f"NVML says: {drv.nvml_error.strip().rstrip('.')}." if drv.nvml_error else ""
         versions = (
@@ -105,11 +108,42 @@ def _torch_cuda(f: Facts) -> str | None:
     return None
 
 
+def compat_lib_mismatch(f: Facts) -> list[Finding]:
+    """Error 804 where nvidia-smi reports a higher CUDA than the installed kernel driver's branch supports:
+    a forward-compatibility libcuda (cuda-compat, often baked into a container image) sits on top of an
+    older kernel module on a GPU without forward-compatibility support. The user-space driver and the
+    kernel module disagree; the host driver alone would run the build."""
+    drv = f.machine.driver
+    if FORWARD_COMPAT_804 not in f.messages.lower() or not drv.version or not drv.cuda_version:
+        return []
+    native = driver_max_cuda(f.compat, drv.version)
+    reported = parse_version(drv.cuda_version)
+    if native is None or native.at_least or reported is None or reported <= native.cuda:
+        return []
+    return [
+        Finding(
+            code="driver-library-mismatch",
+            severity="error",
+            title="A forward-compatibility CUDA driver library is loaded over an older kernel driver",
+            detail=f"CUDA error 804 (forward compatibility was attempted on non supported HW) while "
+            f"nvidia-smi reports CUDA {drv.cuda_version} for driver {drv.version}, whose branch natively "
+            f"supports CUDA {native.cuda}: a newer libcuda (the cuda-compat package, often inside a "
+            "container image) is used with this kernel module, which only data-centre GPUs allow."
+            + f.missing_note(),
+            fix="Remove the cuda-compat package from the image (or its path from LD_LIBRARY_PATH) so the "
+            "host driver's own libcuda is used; or upgrade the host driver to a branch that supports the "
+            "image's CUDA.",
+        )
+    ]
+
+
 def driver_too_old(f: Facts) -> list[Finding]:
     """driver-too-old: the driver cannot run the installed torch build's CUDA (tables or torch's words)."""
     t, drv = f.machine.torch, f.machine.driver
     if t.cuda_available:  # evidence: CUDA initialised, so the driver runs this build
         return []
+    if compat_lib_mismatch(f):
+        return []  # reported as driver-library-mismatch: the host driver itself is not too old
     cuda = _torch_cuda(f)
     seen = DRIVER_TOO_OLD_RE.search(f.messages)
     forward_804 = FORWARD_COMPAT_804 in f.messages.lower()

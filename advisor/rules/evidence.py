@@ -48,6 +48,8 @@ def evidence_findings(
             continue
         if entry.code in done or (entry.when == "nvidia-present" and not nvidia_present):
             continue
+        if entry.when == "nvidia-absent" and nvidia_present:
+            continue
         key = (entry.code, ev.pci_bus_id)
         if key in reported:
             continue

@@ -130,6 +130,26 @@ def _hides_all(value: str | None) -> bool:
     return first == "" or first.startswith("-") or first.lower() in {"nodevfiles", "none", "void"}
 
 
+def _mig_in_use(f: Facts, value: str) -> list[Finding]:
+    """CUDA_VISIBLE_DEVICES names a MIG device: MIG is in use (not a GPU being hidden). One finding unless
+    the GPU list already shows the GPU in MIG mode (the health rule reports it there)."""
+    if any(g.mig_enabled for g in f.machine.gpus):
+        return []
+    return [
+        Finding(
+            code="mig-enabled",
+            severity="warning",
+            title="MIG is in use: the process sees one MIG slice, not the whole GPU",
+            detail=f'CUDA_VISIBLE_DEVICES="{value}" names a MIG device, so the GPU is partitioned with MIG '
+            "and a CUDA process gets one slice (its memory and SMs); several slices cannot be combined in "
+            "one process, and some torch versions count MIG devices oddly (device_count() 0 while tensors "
+            "move to cuda:0)." + f.missing_note(),
+            fix="`nvidia-smi -L` lists the GPU's MIG devices and their UUIDs; size the job for one slice, or "
+            "disable MIG if the job needs the whole GPU.",
+        )
+    ]
+
+
 def torch_sees_none(f: Facts, findings: list[Finding]) -> list[Finding]:
     """nvidia-smi lists GPUs but a CUDA build of torch counts none, and no other finding says why: the GPUs
     are hidden from the process (CUDA_VISIBLE_DEVICES, a container's device list)."""
@@ -339,6 +359,8 @@ def visible_devices(f: Facts) -> list[Finding]:
     device (an index out of range, -1, an unknown UUID) and ignores the rest."""
     value = f.machine.host.cuda_visible_devices
     gpus = [g for g in f.machine.gpus if g.vendor == "nvidia"]
+    if value is not None and value.strip().upper().startswith("MIG-"):
+        return _mig_in_use(f, value)
     if value is not None and not gpus and _hides_all(value) and _torch_found_none(f):
         return [
             Finding(

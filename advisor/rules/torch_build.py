@@ -45,7 +45,7 @@ def check_torch(f: Facts) -> list[Finding]:
         # Info, not a warning: the advisor may run from another environment than the training code,
         # and a machine without torch is not broken; the recommendation says what to install. A
         # program that failed on `import torch` (ModuleNotFoundError in the paste) is broken, though.
-        failed = [e for e in f.machine.evidence if e.id == "torch-module-missing"]
+        failed = [e for e in f.machine.evidence if e.id in ("torch-module-missing", "pip-no-torch-wheel")]
         return [
             Finding(
                 code="torch-not-installed",
