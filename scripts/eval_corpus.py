@@ -217,10 +217,11 @@ MISSED_CLASSES = [
     "",
     "Held-out split (classes only, named from the rejected cases' titles; not studied, not tuned on):",
     "- an Ollama log on an Intel iGPU (oneAPI) without NVIDIA; collect_env crashing without torch; a "
-    "forward-compat (cuda-compat) libcuda newer than the kernel module; vLLM refusing to start because "
-    "another process holds the GPU's memory. Train cases of these classes were asked of the corpus "
-    "helpers (NOTES 21:09); the catalogue has entries for the messages these programs print in their "
-    "current versions, which these pastes evidently do not match.",
+    "forward-compat (cuda-compat) libcuda newer than the kernel module. The catalogue reads these programs' "
+    "messages as their sources print them (Ollama's oneAPI discovery, Python's ImportError, CUDA errors "
+    "803/804, nvidia-smi's banner), so these pastes hold another wording; train cases of each class are "
+    "the way to find it. Other held-out misses are in the per-code table above (`--split heldout --cases` "
+    "lists them; they are not used to tune).",
 ]
 
 
