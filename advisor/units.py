@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from advisor.errors import InputError
@@ -59,7 +60,14 @@ def parse_cc(text: str | None) -> tuple[int, int] | None:
     """``"8.6"`` / ``"sm_86"`` / ``"86"`` / ``"12.0"`` → ``(8, 6)``; anything else → None."""
     if text is None:
         return None
-    s = str(text).strip().lower()
+    return _parse_cc(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cc(text: str) -> tuple[int, int] | None:
+    # Cached: the install advice tries every release × variant × arch list against each GPU and reads the
+    # same few hundred strings tens of thousands of times per check (~70 ms uncached on a 60 KB paste).
+    s = text.strip().lower()
     for prefix in ("sm_", "compute_", "sm", "compute"):
         if s.startswith(prefix):
             s = s[len(prefix) :]

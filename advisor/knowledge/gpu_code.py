@@ -19,10 +19,25 @@ Verdict = Literal["sass", "ptx", "none"]
 
 
 def _island(compat: CompatTables, cc: CC) -> int | None:
+    return _islands(compat).get(cc)
+
+
+_ISLANDS: dict[int, tuple[CompatTables, dict[CC, int]]] = {}
+
+
+def _islands(compat: CompatTables) -> dict[CC, int]:
+    """CC → its Tegra island, built once per tables object (the advice asks this thousands of times)."""
+    cached = _ISLANDS.get(id(compat))
+    if cached is not None and cached[0] is compat:
+        return cached[1]
+    table: dict[CC, int] = {}
     for i, entry in enumerate(compat.cc_islands.entries):
-        if any(parse_cc(c) == cc for c in entry.ccs):
-            return i
-    return None
+        for c in entry.ccs:
+            parsed = parse_cc(c)
+            if parsed is not None:
+                table.setdefault(parsed, i)
+    _ISLANDS[id(compat)] = (compat, table)
+    return table
 
 
 def sass_runs(compat: CompatTables, arch: Arch, cc: CC) -> bool:
