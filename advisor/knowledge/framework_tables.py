@@ -82,7 +82,8 @@ class JaxPluginRuleTable(Table):
 # ---------------------------------------------------------------- lookups
 
 
-def _version(text: str | None) -> Version | None:
+def release_version(text: str | None) -> Version | None:
+    """``text`` as a release version, or None when it is not one."""
     if not text:
         return None
     try:
@@ -93,7 +94,7 @@ def _version(text: str | None) -> Version | None:
 
 def release_of(version: str | None) -> str | None:
     """``"2.16.1"`` → ``"2.16"``; ``"2.17.0-rc1"`` → ``"2.17"``; None when it is no version."""
-    v = _version(version)
+    v = release_version(version)
     return None if v is None else f"{v.major}.{v.minor}"
 
 
@@ -117,7 +118,7 @@ def tensorflow_releases_newest_first(table: TensorflowBuildTable | None) -> list
 
 def python_fits(build: TensorflowBuild, python: str | None) -> bool | None:
     """Whether the host Python is inside the release's tested range; None when Python is unknown."""
-    v = _version(python)
+    v = release_version(python)
     if v is None:
         return None
     mine = Version(f"{v.major}.{v.minor}")
@@ -140,7 +141,7 @@ def plugin_rule(table: JaxPluginRuleTable | None, distribution: str) -> JaxPlugi
 
 def jax_cuda_line(table: JaxCudaTable | None, version: str | None, cuda_major: int) -> JaxCudaLine | None:
     """The row for a jax/jaxlib release and CUDA major; None when the tables do not cover it."""
-    v = _version(version)
+    v = release_version(version)
     if table is None or v is None:
         return None
     base = Version(v.base_version)

@@ -10,9 +10,10 @@ checks live in advisor.rules.frameworks_tf and frameworks_jax; the helpers they 
 
 from __future__ import annotations
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from advisor.knowledge.cuda_driver import DriverVerdict, driver_runs_cuda
+from advisor.knowledge.framework_tables import release_version
 from advisor.knowledge.gpu_code import runs_on
 from advisor.report import Finding
 from advisor.rules.software_facts import Facts, Gpu
@@ -79,9 +80,15 @@ def cc_text(cc: tuple[int, int] | None) -> str:
 
 
 def version_of(text: str | None) -> Version | None:
-    if not text:
-        return None
-    try:
-        return Version(text.strip())
-    except InvalidVersion:
-        return None
+    """A framework version, or None when it is not one (the tables' own reading)."""
+    return release_version(text)
+
+
+def framework_finding(
+    subject: str, code: str, severity: str, title: str, detail: str, fix: str, gpu: int | None = None
+) -> Finding:
+    """A software finding about one framework (``subject``: "tensorflow", "jax")."""
+    return Finding.model_validate(
+        {"code": code, "severity": severity, "gpu": gpu, "subject": subject, "title": title,
+         "detail": detail, "fix": fix}
+    )  # fmt: skip

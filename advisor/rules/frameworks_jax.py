@@ -27,6 +27,7 @@ from advisor.rules.frameworks import (
     cc_text,
     driver_label,
     driver_verdict,
+    framework_finding,
     gpu_names,
     native_windows,
     quote,
@@ -75,17 +76,7 @@ def _gpu_implied(j: JaxInfo) -> bool:
 
 
 def _finding(code: str, severity: str, title: str, detail: str, fix: str, gpu: int | None = None) -> Finding:
-    return Finding.model_validate(
-        {
-            "code": code,
-            "severity": severity,
-            "gpu": gpu,
-            "subject": SUBJECT,
-            "title": title,
-            "detail": detail,
-            "fix": fix,
-        }
-    )
+    return framework_finding(SUBJECT, code, severity, title, detail, fix, gpu)
 
 
 def cuda_majors(j: JaxInfo) -> list[int]:

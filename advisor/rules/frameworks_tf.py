@@ -22,6 +22,7 @@ from advisor.rules.frameworks import (
     cc_text,
     driver_label,
     driver_verdict,
+    framework_finding,
     gpu_names,
     gpus_without_code,
     native_windows,
@@ -91,17 +92,7 @@ def _listed_note(t: TensorflowInfo) -> str:
 
 
 def _finding(code: str, severity: str, title: str, detail: str, fix: str, gpu: int | None = None) -> Finding:
-    return Finding.model_validate(
-        {
-            "code": code,
-            "severity": severity,
-            "gpu": gpu,
-            "subject": SUBJECT,
-            "title": title,
-            "detail": detail,
-            "fix": fix,
-        }
-    )
+    return framework_finding(SUBJECT, code, severity, title, detail, fix, gpu)
 
 
 def _newer_than_2_10(version: str | None) -> bool:
